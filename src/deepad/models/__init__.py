@@ -1,0 +1,15 @@
+"""Networks (plain nn.Modules) and their Lightning shells; `build` picks one from the config."""
+
+from __future__ import annotations
+
+import pytorch_lightning as pl
+
+from deepad.models import autoencoder
+
+
+def build(cfg, in_shape: tuple[int, int, int]) -> pl.LightningModule:
+    """The `model` config group -> a LightningModule whose `.net` offers the feature interface."""
+    if cfg.kind == "autoencoder":
+        net = autoencoder.build_net(cfg, in_shape)
+        return autoencoder.AutoencoderModule(net, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    raise ValueError(f"unknown model.kind {cfg.kind!r}; choose autoencoder")

@@ -1,0 +1,59 @@
+"""Fit a LightningModule on images held in memory: whole-batch tensor indexing, no workers, no
+per-image transforms, no checkpoints or validation unless asked (the overheads `make bench` looks for).
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import TQDMProgressBar
+from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, TensorDataset
+
+
+# Lightning's start-up banners and the "validation_step but no val_dataloader" note are noise here.
+logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
+logging.getLogger("lightning_fabric").setLevel(logging.WARNING)
+warnings.filterwarnings("ignore", message=".*`validation_step` but have no `val_dataloader`.*")
+warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\).*")
+
+
+def to_tensor(images: np.ndarray) -> torch.Tensor:
+    """uint8 (N, C, H, W) -> float32 in [0, 1]."""
+    return torch.from_numpy(images).float().div_(255.0)
+
+
+def batches(x: torch.Tensor, batch_size: int, shuffle: bool, seed: int) -> DataLoader:
+    """A DataLoader that indexes whole batches at once (`dataset[list]`), seeded when shuffling."""
+    ds = TensorDataset(x)
+    order = RandomSampler(ds, generator=torch.Generator().manual_seed(seed)) if shuffle else SequentialSampler(ds)
+    return DataLoader(ds, sampler=BatchSampler(order, batch_size, drop_last=False), batch_size=None)
+
+
+def fit(module: pl.LightningModule, x: torch.Tensor, cfg, seed: int) -> pl.LightningModule:
+    """Train `module` on x (N, C, H, W) with the `trainer` config group; returns it in eval mode."""
+    pl.seed_everything(seed, workers=True, verbose=False)
+    val_loader = None
+    if cfg.val_fraction > 0:
+        perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
+        n_val = max(1, int(len(x) * cfg.val_fraction))
+        val_loader = batches(x[perm[:n_val]], cfg.batch_size, False, seed)
+        x = x[perm[n_val:]]
+    trainer = pl.Trainer(
+        max_epochs=cfg.max_epochs,
+        accelerator=cfg.accelerator,
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        enable_progress_bar=cfg.progress_bar,
+        callbacks=[TQDMProgressBar(refresh_rate=cfg.get("progress_refresh", 25))] if cfg.progress_bar else [],
+        deterministic=True,
+        log_every_n_steps=1,
+        num_sanity_val_steps=0,
+    )
+    trainer.fit(module, batches(x, cfg.batch_size, True, seed), val_loader)
+    return module.eval()

@@ -1,0 +1,103 @@
+"""One run: build the image set, fit (or load) the model, extract features, score, evaluate, write.
+
+The flow of DESIGN.md; the only place that wires the steps. Transductive, as in the proposal:
+the model and the detector are fit on the contaminated set and score that same set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytorch_lightning as pl
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from deepad import detect, features, models, report
+from deepad.data import sets
+from deepad.models import training
+from deepad.store import git_commit, write_atomic, write_json, write_text
+
+_FITTED: dict[str, pl.LightningModule] = {}  # this process's fitted models, by cache key
+
+
+def model_key(cfg: DictConfig) -> str:
+    """Hash of everything a fitted model depends on: data, model, trainer and seed configs."""
+    parts = {k: OmegaConf.to_container(cfg[k], resolve=True) for k in ("dataset", "model", "trainer")}
+    parts["seed"] = int(cfg.seed)
+    parts["trainer"].pop("progress_bar", None)  # display only
+    blob = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def fitted_model(cfg: DictConfig, x: torch.Tensor) -> tuple[pl.LightningModule, str]:
+    """The model for this config: from this process, from the disk cache, or trained now."""
+    key = model_key(cfg)
+    if key in _FITTED:
+        return _FITTED[key], "hit"
+    path = Path(cfg.paths.cache) / "models" / f"{cfg.model.name}-{key}.pt"
+    pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
+    module = models.build(cfg.model, tuple(x.shape[1:]))
+    if path.is_file():
+        module.net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        status = "hit"
+    else:
+        training.fit(module, x, cfg.trainer, int(cfg.seed))
+        module.net.cpu()
+        write_atomic(path, lambda tmp: torch.save(module.net.state_dict(), tmp))
+        status = "miss"
+    module.eval()
+    _FITTED[key] = module
+    return module, status
+
+
+def run(cfg: DictConfig) -> dict:
+    """Run one configuration; write its outputs under cfg.paths.output_dir; return its metrics."""
+    t0 = time.perf_counter()
+    out = Path(cfg.paths.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(int(cfg.seed))
+    np.random.seed(int(cfg.seed))
+    variant = cfg.features.name
+
+    data = sets.build(cfg.dataset)
+    x = training.to_tensor(data.images)  # (N, C, H, W) in [0, 1]
+    t1 = time.perf_counter()
+    module, cache = fitted_model(cfg, x) if features.NEEDS_MODEL.get(variant, True) else (None, "none")
+    t2 = time.perf_counter()
+    feats = features.extract(module.net if module else None, x, variant)  # (N,) or (N, d)
+    t3 = time.perf_counter()
+    scores = detect.score(feats, cfg.detector)  # (N,), higher = more anomalous
+    t4 = time.perf_counter()
+
+    metrics = detect.evaluate(scores, data.record)  # the only reader of the labels
+    metrics.update(
+        p_actual=metrics["n_anomalies"] / metrics["n"],
+        feature_dim=1 if feats.ndim == 1 else int(feats.shape[1]),
+        model_cache=cache,
+        seconds_data=t1 - t0,
+        seconds_train=t2 - t1,
+        seconds_features=t3 - t2,
+        seconds_detect=t4 - t3,
+        git_commit=git_commit(),
+    )
+    title = (f"{cfg.dataset.name} nominal={list(cfg.dataset.nominal)} p={cfg.dataset.contamination} "
+             f"{cfg.model.name} {variant} {cfg.detector.name}: AUROC {metrics['auroc']:.3f}")
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    write_text(out / "config.yaml", OmegaConf.to_yaml(OmegaConf.create(resolved)))
+    frame = pd.DataFrame({"index": np.arange(len(data)), "source_index": data.source_index,
+                          "score": scores, "is_anomaly": data.record.is_anomaly,
+                          "group": data.record.groups, "class": data.record.classes})
+    write_atomic(out / "scores.csv", lambda tmp: frame.to_csv(tmp, index=False))
+    grid = report.extremes_grid(data.images, scores, data.record, out / "grid.png", title)
+    metrics["seconds_total"] = time.perf_counter() - t0
+    write_json(out / "metrics.json", metrics)
+    if cfg.logger.name == "wandb":
+        report.log_wandb(cfg.logger, resolved, metrics, {"grid": grid}, name=out.name)
+    print(f"[deepad] {title} | AP {metrics['ap']:.3f} | n={metrics['n']} anomalies={metrics['n_anomalies']} "
+          f"| model {cache} | {metrics['seconds_total']:.1f}s -> {out}")
+    return metrics

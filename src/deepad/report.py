@@ -1,0 +1,92 @@
+"""What a run shows a person: the grid of its highest- and lowest-scored images (in the manner of the
+H2O tutorial's "ugly digits"), and its record in Weights & Biases.
+"""
+
+from __future__ import annotations
+
+import netrc
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from deepad.data.sets import EvalRecord  # noqa: E402
+from deepad.store import write_atomic  # noqa: E402
+
+FRAME = {"nominal": (0.6, 0.6, 0.6), "nominal_clutter": (1.0, 0.65, 0.0), "anomaly": (0.85, 0.1, 0.1)}
+
+
+def tile(images: np.ndarray, groups: np.ndarray, cols: int = 8, pad: int = 2) -> np.ndarray:
+    """(n, C, H, W) uint8 -> one RGB mosaic (rows*(H+2p), cols*(W+2p), 3) in [0, 1], each image
+    framed by the colour of its evaluation group (grey nominal, orange clutter, red anomaly)."""
+    n, c, h, w = images.shape
+    rows = max(1, -(-n // cols))
+    out = np.ones((rows * (h + 2 * pad), cols * (w + 2 * pad), 3))
+    for i in range(n):
+        r, k = divmod(i, cols)
+        img = images[i].transpose(1, 2, 0) / 255.0  # (H, W, C)
+        img = np.repeat(img, 3, axis=2) if c == 1 else img[..., :3]
+        y, x = r * (h + 2 * pad), k * (w + 2 * pad)
+        out[y : y + h + 2 * pad, x : x + w + 2 * pad] = FRAME.get(str(groups[i]), (0, 0, 0))
+        out[y + pad : y + pad + h, x + pad : x + pad + w] = img
+    return out
+
+
+def extremes_grid(
+    images: np.ndarray, scores: np.ndarray, record: EvalRecord, path: Path, title: str, n: int = 32
+) -> Path:
+    """PNG of the n highest-scored (most anomalous) and n lowest-scored images, side by side."""
+    order = np.argsort(-scores, kind="stable")
+    top, bottom = order[:n], order[::-1][:n]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    for ax, idx, name in ((axes[0], top, f"highest {n} scores"), (axes[1], bottom, f"lowest {n} scores")):
+        ax.imshow(tile(images[idx], record.groups[idx]), interpolation="nearest")
+        ax.set_title(name)
+        ax.axis("off")
+    fig.suptitle(f"{title}\nframe: red = anomaly (label used only here), grey = nominal", fontsize=9)
+    fig.tight_layout()
+    write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+    plt.close(fig)
+    return path
+
+
+def wandb_logged_in() -> bool:
+    """A W&B login exists: WANDB_API_KEY, or an api.wandb.ai entry in ~/.netrc (`wandb login`)."""
+    if os.environ.get("WANDB_API_KEY"):
+        return True
+    try:
+        return netrc.netrc().authenticators("api.wandb.ai") is not None
+    except (OSError, netrc.NetrcParseError):
+        return False
+
+
+def log_wandb(logger_cfg, config: dict, metrics: dict, images: dict[str, Path], name: str) -> str | None:
+    """One W&B run: the resolved config, the metrics (as summary) and the grids as wandb.Image.
+    mode auto = online with a login, else offline (sync later with `wandb sync wandb/offline-run-*`).
+    Returns the run's local directory."""
+    import wandb
+
+    mode = logger_cfg.mode
+    if mode == "auto":
+        mode = "online" if wandb_logged_in() else "offline"
+    Path(logger_cfg.dir).mkdir(parents=True, exist_ok=True)
+    run = wandb.init(
+        project=logger_cfg.project,
+        entity=logger_cfg.entity,
+        mode=mode,
+        dir=str(logger_cfg.dir),
+        group=logger_cfg.group,
+        tags=list(logger_cfg.tags),
+        name=name,
+        config=config,
+        settings=wandb.Settings(silent=True, console="off"),
+    )
+    run.log({**metrics, **{k: wandb.Image(str(p)) for k, p in images.items()}})
+    run.summary.update(metrics)
+    run_dir = getattr(run, "dir", None)
+    run.finish()
+    return run_dir
