@@ -16,9 +16,13 @@ from sklearn.svm import OneClassSVM
 from deepad.data.sets import EvalRecord
 
 
-def iforest(X: np.ndarray, n_estimators: int = 100, max_samples="auto", random_state: int = 0) -> np.ndarray:
+def iforest(
+    X: np.ndarray, n_estimators: int = 100, max_samples="auto", random_state: int = 0
+) -> np.ndarray:
     """Isolation Forest fit and scored on X (N, d) -> (N,); transductive, as in the proposal."""
-    forest = IsolationForest(n_estimators=n_estimators, max_samples=max_samples, random_state=random_state)
+    forest = IsolationForest(
+        n_estimators=n_estimators, max_samples=max_samples, random_state=random_state
+    )
     return -forest.fit(X).score_samples(X)
 
 

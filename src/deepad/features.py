@@ -42,7 +42,9 @@ def _one_batch(net: nn.Module, x: torch.Tensor, variant: str) -> torch.Tensor:
 
 
 @torch.no_grad()
-def extract(net: nn.Module | None, x: torch.Tensor, variant: str, batch_size: int = 2048) -> np.ndarray:
+def extract(
+    net: nn.Module | None, x: torch.Tensor, variant: str, batch_size: int = 2048
+) -> np.ndarray:
     """Features of images x (N, C, H, W) in [0, 1]: (N,) scores or an (N, d) matrix (see module doc)."""
     if variant not in VARIANTS:
         raise ValueError(f"unknown features variant {variant!r}; choose one of {list(VARIANTS)}")

@@ -27,7 +27,9 @@ _FITTED: dict[str, pl.LightningModule] = {}  # this process's fitted models, by 
 
 def model_key(cfg: DictConfig) -> str:
     """Hash of everything a fitted model depends on: data, model, trainer and seed configs."""
-    parts = {k: OmegaConf.to_container(cfg[k], resolve=True) for k in ("dataset", "model", "trainer")}
+    parts = {
+        k: OmegaConf.to_container(cfg[k], resolve=True) for k in ("dataset", "model", "trainer")
+    }
     parts["seed"] = int(cfg.seed)
     parts["trainer"].pop("progress_bar", None)  # display only
     blob = json.dumps(parts, sort_keys=True, default=str)
@@ -67,7 +69,9 @@ def run(cfg: DictConfig) -> dict:
     data = sets.build(cfg.dataset)
     x = training.to_tensor(data.images)  # (N, C, H, W) in [0, 1]
     t1 = time.perf_counter()
-    module, cache = fitted_model(cfg, x) if features.NEEDS_MODEL.get(variant, True) else (None, "none")
+    module, cache = (
+        fitted_model(cfg, x) if features.NEEDS_MODEL.get(variant, True) else (None, "none")
+    )
     t2 = time.perf_counter()
     feats = features.extract(module.net if module else None, x, variant)  # (N,) or (N, d)
     t3 = time.perf_counter()
@@ -85,19 +89,30 @@ def run(cfg: DictConfig) -> dict:
         seconds_detect=t4 - t3,
         git_commit=git_commit(),
     )
-    title = (f"{cfg.dataset.name} nominal={list(cfg.dataset.nominal)} p={cfg.dataset.contamination} "
-             f"{cfg.model.name} {variant} {cfg.detector.name}: AUROC {metrics['auroc']:.3f}")
+    title = (
+        f"{cfg.dataset.name} nominal={list(cfg.dataset.nominal)} p={cfg.dataset.contamination} "
+        f"{cfg.model.name} {variant} {cfg.detector.name}: AUROC {metrics['auroc']:.3f}"
+    )
     resolved = OmegaConf.to_container(cfg, resolve=True)
     write_text(out / "config.yaml", OmegaConf.to_yaml(OmegaConf.create(resolved)))
-    frame = pd.DataFrame({"index": np.arange(len(data)), "source_index": data.source_index,
-                          "score": scores, "is_anomaly": data.record.is_anomaly,
-                          "group": data.record.groups, "class": data.record.classes})
+    frame = pd.DataFrame(
+        {
+            "index": np.arange(len(data)),
+            "source_index": data.source_index,
+            "score": scores,
+            "is_anomaly": data.record.is_anomaly,
+            "group": data.record.groups,
+            "class": data.record.classes,
+        }
+    )
     write_atomic(out / "scores.csv", lambda tmp: frame.to_csv(tmp, index=False))
     grid = report.extremes_grid(data.images, scores, data.record, out / "grid.png", title)
     metrics["seconds_total"] = time.perf_counter() - t0
     write_json(out / "metrics.json", metrics)
     if cfg.logger.name == "wandb":
         report.log_wandb(cfg.logger, resolved, metrics, {"grid": grid}, name=out.name)
-    print(f"[deepad] {title} | AP {metrics['ap']:.3f} | n={metrics['n']} anomalies={metrics['n_anomalies']} "
-          f"| model {cache} | {metrics['seconds_total']:.1f}s -> {out}")
+    print(
+        f"[deepad] {title} | AP {metrics['ap']:.3f} | n={metrics['n']} anomalies={metrics['n_anomalies']} "
+        f"| model {cache} | {metrics['seconds_total']:.1f}s -> {out}"
+    )
     return metrics

@@ -17,7 +17,11 @@ import numpy as np  # noqa: E402
 from deepad.data.sets import EvalRecord  # noqa: E402
 from deepad.store import write_atomic  # noqa: E402
 
-FRAME = {"nominal": (0.6, 0.6, 0.6), "nominal_clutter": (1.0, 0.65, 0.0), "anomaly": (0.85, 0.1, 0.1)}
+FRAME = {
+    "nominal": (0.6, 0.6, 0.6),
+    "nominal_clutter": (1.0, 0.65, 0.0),
+    "anomaly": (0.85, 0.1, 0.1),
+}
 
 
 def tile(images: np.ndarray, groups: np.ndarray, cols: int = 8, pad: int = 2) -> np.ndarray:
@@ -43,11 +47,16 @@ def extremes_grid(
     order = np.argsort(-scores, kind="stable")
     top, bottom = order[:n], order[::-1][:n]
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
-    for ax, idx, name in ((axes[0], top, f"highest {n} scores"), (axes[1], bottom, f"lowest {n} scores")):
+    for ax, idx, name in (
+        (axes[0], top, f"highest {n} scores"),
+        (axes[1], bottom, f"lowest {n} scores"),
+    ):
         ax.imshow(tile(images[idx], record.groups[idx]), interpolation="nearest")
         ax.set_title(name)
         ax.axis("off")
-    fig.suptitle(f"{title}\nframe: red = anomaly (label used only here), grey = nominal", fontsize=9)
+    fig.suptitle(
+        f"{title}\nframe: red = anomaly (label used only here), grey = nominal", fontsize=9
+    )
     fig.tight_layout()
     write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
     plt.close(fig)
@@ -64,7 +73,9 @@ def wandb_logged_in() -> bool:
         return False
 
 
-def log_wandb(logger_cfg, config: dict, metrics: dict, images: dict[str, Path], name: str) -> str | None:
+def log_wandb(
+    logger_cfg, config: dict, metrics: dict, images: dict[str, Path], name: str
+) -> str | None:
     """One W&B run: the resolved config, the metrics (as summary) and the grids as wandb.Image.
     mode auto = online with a login, else offline (sync later with `wandb sync wandb/offline-run-*`).
     Returns the run's local directory."""

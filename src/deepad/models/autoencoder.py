@@ -45,9 +45,13 @@ class DenseAE(nn.Module):
         self.activation = activation
         d = int(torch.tensor(in_shape).prod())
         widths = [d, *hidden]
-        self.encoder = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True))
+        self.encoder = nn.ModuleList(
+            nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True)
+        )
         back = widths[::-1]
-        self.decoder = nn.ModuleList(nn.Linear(a, b) for a, b in zip(back[:-1], back[1:], strict=True))
+        self.decoder = nn.ModuleList(
+            nn.Linear(a, b) for a, b in zip(back[:-1], back[1:], strict=True)
+        )
         self.act = _act(activation)
         self.out_act = _act(out_activation)
 
@@ -98,7 +102,9 @@ class ConvAE(nn.Module):
         super().__init__()
         c, h, w = in_shape
         if h % 4 or w % 4:
-            raise ValueError(f"ConvAE needs height and width divisible by 4, got {h}x{w} (dataset.size)")
+            raise ValueError(
+                f"ConvAE needs height and width divisible by 4, got {h}x{w} (dataset.size)"
+            )
         self.in_shape = tuple(in_shape)
         c1, c2 = channels
         self.activation, self.code_activation = activation, code_activation
@@ -110,7 +116,11 @@ class ConvAE(nn.Module):
         self.dec_fc = nn.Linear(code, n_flat)
         self.deconv2 = nn.ConvTranspose2d(c2, c1, 3, stride=2, padding=1, output_padding=1)
         self.deconv1 = nn.ConvTranspose2d(c1, c, 3, stride=2, padding=1, output_padding=1)
-        self.act, self.code_act, self.out_act = _act(activation), _act(code_activation), _act(out_activation)
+        self.act, self.code_act, self.out_act = (
+            _act(activation),
+            _act(code_activation),
+            _act(out_activation),
+        )
 
     def _layers(self, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
         h1 = self.act(self.conv1(x))  # (B, c1, H/2, W/2)
@@ -136,24 +146,41 @@ class ConvAE(nn.Module):
 
 
 class AutoencoderModule(pl.LightningModule):
-    """Lightning shell: MSE reconstruction loss, Adam, one step shared by train and val."""
+    """Lightning shell: MSE reconstruction loss, Adam, one step shared by train and val.
+
+    The loss is summed per step and logged once per epoch ("train/loss", "val/loss"): Lightning's
+    per-step `self.log` costs ~2 ms a step on the CPU, more than the step of a 784-50-784 net.
+    """
 
     def __init__(self, net: nn.Module, lr: float = 1e-3, weight_decay: float = 0.0) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["net"])
         self.net = net
+        self._sums: dict[str, tuple] = {}
 
     def _step(self, batch: tuple[torch.Tensor, ...], stage: str) -> torch.Tensor:
         (x,) = batch  # (B, C, H, W) in [0, 1]
         loss = nn.functional.mse_loss(self.net(x), x)
-        self.log(f"{stage}/loss", loss, on_step=False, on_epoch=True, prog_bar=True)
+        total, count = self._sums.get(stage, (0.0, 0))
+        self._sums[stage] = (total + loss.detach() * len(x), count + len(x))
         return loss
+
+    def _log_epoch(self, stage: str) -> None:
+        total, count = self._sums.pop(stage, (0.0, 0))
+        if count:
+            self.log(f"{stage}/loss", total / count, prog_bar=True)
 
     def training_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> torch.Tensor:
         return self._step(batch, "train")
 
     def validation_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> torch.Tensor:
         return self._step(batch, "val")
+
+    def on_train_epoch_end(self) -> None:
+        self._log_epoch("train")
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_epoch("val")
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.Adam(
@@ -167,6 +194,11 @@ def build_net(cfg, in_shape: tuple[int, int, int]) -> nn.Module:
         return DenseAE(in_shape, list(cfg.hidden), cfg.activation, cfg.out_activation)
     if cfg.arch == "conv":
         return ConvAE(
-            in_shape, tuple(cfg.channels), cfg.code, cfg.activation, cfg.code_activation, cfg.out_activation
+            in_shape,
+            tuple(cfg.channels),
+            cfg.code,
+            cfg.activation,
+            cfg.code_activation,
+            cfg.out_activation,
         )
     raise ValueError(f"unknown model.arch {cfg.arch!r}; choose dense or conv")

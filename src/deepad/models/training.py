@@ -11,8 +11,13 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import TQDMProgressBar
-from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, TensorDataset
-
+from torch.utils.data import (
+    BatchSampler,
+    DataLoader,
+    RandomSampler,
+    SequentialSampler,
+    TensorDataset,
+)
 
 # Lightning's start-up banners and the "validation_step but no val_dataloader" note are noise here.
 logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
@@ -29,7 +34,11 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
 def batches(x: torch.Tensor, batch_size: int, shuffle: bool, seed: int) -> DataLoader:
     """A DataLoader that indexes whole batches at once (`dataset[list]`), seeded when shuffling."""
     ds = TensorDataset(x)
-    order = RandomSampler(ds, generator=torch.Generator().manual_seed(seed)) if shuffle else SequentialSampler(ds)
+    order = (
+        RandomSampler(ds, generator=torch.Generator().manual_seed(seed))
+        if shuffle
+        else SequentialSampler(ds)
+    )
     return DataLoader(ds, sampler=BatchSampler(order, batch_size, drop_last=False), batch_size=None)
 
 
@@ -50,7 +59,9 @@ def fit(module: pl.LightningModule, x: torch.Tensor, cfg, seed: int) -> pl.Light
         enable_checkpointing=False,
         enable_model_summary=False,
         enable_progress_bar=cfg.progress_bar,
-        callbacks=[TQDMProgressBar(refresh_rate=cfg.get("progress_refresh", 25))] if cfg.progress_bar else [],
+        callbacks=[TQDMProgressBar(refresh_rate=cfg.get("progress_refresh", 25))]
+        if cfg.progress_bar
+        else [],
         deterministic=True,
         log_every_n_steps=1,
         num_sanity_val_steps=0,

@@ -1,0 +1,56 @@
+"""Collect a sweep's runs into one CSV, a row per run: config axes, metrics, timings, git commit.
+
+`python experiments/collect.py SWEEP_DIR OUT.csv` reads SWEEP_DIR/**/metrics.json and the
+config.yaml beside each (written by deepad.pipeline.run); nothing else.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from deepad.store import write_atomic
+
+AXES = {
+    "dataset": ("dataset", "name"),
+    "nominal": ("dataset", "nominal"),
+    "contamination": ("dataset", "contamination"),
+    "split": ("dataset", "split"),
+    "model": ("model", "name"),
+    "features": ("features", "name"),
+    "detector": ("detector", "name"),
+    "epochs": ("trainer", "max_epochs"),
+    "seed": ("seed",),
+}
+
+
+def row(metrics_path: Path) -> dict:
+    cfg = yaml.safe_load((metrics_path.parent / "config.yaml").read_text())
+    out = {"run_dir": str(metrics_path.parent)}
+    for name, keys in AXES.items():
+        value = cfg
+        for k in keys:
+            value = value.get(k) if isinstance(value, dict) else None
+        out[name] = "+".join(map(str, value)) if isinstance(value, list) else value
+    out.update(json.loads(metrics_path.read_text()))
+    return out
+
+
+def collect(sweep_dir: Path) -> pd.DataFrame:
+    rows = [row(p) for p in sorted(Path(sweep_dir).rglob("metrics.json"))]
+    if not rows:
+        raise SystemExit(f"no metrics.json under {sweep_dir}: run the sweep first")
+    return pd.DataFrame(rows)
+
+
+def main() -> None:
+    sweep_dir, out = Path(sys.argv[1]), Path(sys.argv[2])
+    frame = collect(sweep_dir)
+    write_atomic(out, lambda tmp: frame.to_csv(tmp, index=False))
+    print(f"collected {len(frame)} runs from {sweep_dir} -> {out}")
+
+
+if __name__ == "__main__":
+    main()

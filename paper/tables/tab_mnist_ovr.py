@@ -1,0 +1,50 @@
+"""Table: AUROC per nominal MNIST class, per method (RE, A1, A2, raw), at p = 0.1.
+
+`python paper/tables/tab_mnist_ovr.py RESULTS.csv OUT.md [README.md]` writes OUT.md and OUT.tex
+(and the table between README's `results:mnist_ovr` markers); reads only the collected results file.
+"""
+
+import re
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from deepad.store import write_text
+
+ORDER = ["re", "a1", "a2", "raw"]
+NAMES = {"re": "RE", "a1": "A1 (iForest)", "a2": "A2 (iForest)", "raw": "raw pixels (iForest)"}
+
+
+def table(results: pd.DataFrame) -> pd.DataFrame:
+    auroc = results.pivot_table(index="nominal", columns="features", values="auroc", aggfunc="mean")
+    auroc = auroc[[c for c in ORDER if c in auroc.columns]]
+    auroc.loc["mean"] = auroc.mean()
+    seconds = results.groupby("features")["seconds_total"].mean()
+    auroc.loc["seconds / run"] = seconds.reindex(auroc.columns)
+    return auroc.rename(columns=NAMES)
+
+
+def main() -> None:
+    src, out = Path(sys.argv[1]), Path(sys.argv[2])
+    results = pd.read_csv(src)
+    tab = table(results)
+    commit = ", ".join(sorted(results["git_commit"].astype(str).unique()))
+    md = (
+        f"AUROC, MNIST one-vs-rest, p = {results['contamination'].iloc[0]}, model "
+        f"{results['model'].iloc[0]}, seed {results['seed'].iloc[0]} (commit {commit})\n\n"
+        + tab.to_markdown(floatfmt=".3f")
+        + "\n"
+    )
+    write_text(out, md)
+    write_text(out.with_suffix(".tex"), tab.to_latex(float_format="%.3f"))
+    if len(sys.argv) > 3:
+        readme = Path(sys.argv[3])
+        pattern = r"(<!-- results:mnist_ovr -->\n).*?(<!-- /results:mnist_ovr -->)"
+        text = re.sub(pattern, lambda m: m[1] + md + m[2], readme.read_text(), flags=re.S)
+        write_text(readme, text)
+    print(md)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""Autoencoders: shapes, the H2O preset, training lowers the loss, same seed -> same weights."""
+
+import torch
+from omegaconf import OmegaConf
+
+from deepad import models
+from deepad.data.sets import synthetic_source
+from deepad.models import training
+from deepad.models.autoencoder import ConvAE, DenseAE
+
+
+def test_h2o_preset_is_784_50_784_tanh(make_cfg):
+    cfg = make_cfg("model=ae_h2o")
+    module = models.build(cfg.model, (1, 28, 28))
+    sizes = [
+        (m.in_features, m.out_features)
+        for m in module.net.modules()
+        if isinstance(m, torch.nn.Linear)
+    ]
+    assert sizes == [(784, 50), (50, 784)]
+    assert isinstance(module.net.act, torch.nn.Tanh)
+
+
+def test_shapes_dense_and_conv():
+    x = torch.rand(5, 1, 28, 28)
+    dense = DenseAE((1, 28, 28), [64, 16])
+    assert dense(x).shape == x.shape and dense.bottleneck(x).shape == (5, 16)
+    assert [h.shape[1] for h, _ in dense.hidden(x)] == [64, 16, 64]
+    conv = ConvAE((1, 28, 28), (8, 16), code=12)
+    assert conv(x).shape == x.shape and conv.bottleneck(x).shape == (5, 12)
+    assert conv(x).min() >= 0 and conv(x).max() <= 1
+
+
+def _fit(seed: int, epochs: int):
+    src = synthetic_source(n_per_class=40)
+    x = training.to_tensor(src.images[:, None])
+    torch.manual_seed(seed)  # the initial weights come from the seed too
+    module = models.build(
+        OmegaConf.create(
+            {
+                "kind": "autoencoder",
+                "arch": "dense",
+                "hidden": [32],
+                "activation": "tanh",
+                "out_activation": "sigmoid",
+                "lr": 3e-3,
+                "weight_decay": 0.0,
+            }
+        ),
+        (1, 28, 28),
+    )
+    loss0 = torch.nn.functional.mse_loss(module.net(x), x).item()
+    trainer_cfg = OmegaConf.create(
+        {
+            "max_epochs": epochs,
+            "batch_size": 64,
+            "val_fraction": 0.0,
+            "accelerator": "cpu",
+            "progress_bar": False,
+        }
+    )
+    training.fit(module, x, trainer_cfg, seed)
+    with torch.no_grad():
+        return module, loss0, torch.nn.functional.mse_loss(module.net(x), x).item()
+
+
+def test_training_lowers_loss_and_is_deterministic():
+    a, loss0, loss = _fit(seed=1, epochs=5)
+    assert loss < 0.6 * loss0
+    b, _, _ = _fit(seed=1, epochs=5)
+    for pa, pb in zip(a.net.parameters(), b.net.parameters(), strict=True):
+        assert torch.equal(pa, pb)
+
+
+def test_batches_cover_every_image_once():
+    x = torch.arange(10).float().view(10, 1, 1, 1)
+    seen = torch.cat([b[0] for b in training.batches(x, 4, shuffle=True, seed=0)]).flatten()
+    assert sorted(seen.tolist()) == list(range(10))
