@@ -20,7 +20,9 @@ def table(results: pd.DataFrame) -> pd.DataFrame:
     auroc = results.pivot_table(index="nominal", columns="features", values="auroc", aggfunc="mean")
     auroc = auroc[[c for c in ORDER if c in auroc.columns]]
     auroc.loc["mean"] = auroc.mean()
-    scoring = (results["seconds_total"] - results["seconds_train"]).groupby(results["features"]).mean()
+    scoring = (
+        (results["seconds_total"] - results["seconds_train"]).groupby(results["features"]).mean()
+    )
     auroc.loc["seconds / run, excl. training"] = scoring.reindex(auroc.columns)
     return auroc.rename(columns=NAMES)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytorch_lightning as pl
 
-from deepad.models import autoencoder
+from deepad.models import autoencoder, dbn
 
 
 def build(cfg, in_shape: tuple[int, int, int]) -> pl.LightningModule:
@@ -12,4 +12,6 @@ def build(cfg, in_shape: tuple[int, int, int]) -> pl.LightningModule:
     if cfg.kind == "autoencoder":
         net = autoencoder.build_net(cfg, in_shape)
         return autoencoder.AutoencoderModule(net, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    raise ValueError(f"unknown model.kind {cfg.kind!r}; choose autoencoder")
+    if cfg.kind == "dbn":
+        return dbn.build(cfg, in_shape)
+    raise ValueError(f"unknown model.kind {cfg.kind!r}; choose autoencoder or dbn")

@@ -23,6 +23,7 @@ from torch.utils.data import (
 logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
 logging.getLogger("lightning_fabric").setLevel(logging.WARNING)
 warnings.filterwarnings("ignore", message=".*`validation_step` but have no `val_dataloader`.*")
+warnings.filterwarnings("ignore", message=".*`configure_optimizers` returned `None`.*")
 warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\).*")
 
 
@@ -43,16 +44,20 @@ def batches(x: torch.Tensor, batch_size: int, shuffle: bool, seed: int) -> DataL
 
 
 def fit(module: pl.LightningModule, x: torch.Tensor, cfg, seed: int) -> pl.LightningModule:
-    """Train `module` on x (N, C, H, W) with the `trainer` config group; returns it in eval mode."""
+    """Train `module` on x (N, C, H, W) with the `trainer` config group; returns it in eval mode.
+    A module that sets its own `max_epochs` / `batch_size` (the DBN: epochs per layer x layers)
+    overrides the trainer's."""
     pl.seed_everything(seed, workers=True, verbose=False)
+    epochs = getattr(module, "max_epochs", None) or cfg.max_epochs
+    batch_size = getattr(module, "batch_size", None) or cfg.batch_size
     val_loader = None
     if cfg.val_fraction > 0:
         perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
         n_val = max(1, int(len(x) * cfg.val_fraction))
-        val_loader = batches(x[perm[:n_val]], cfg.batch_size, False, seed)
+        val_loader = batches(x[perm[:n_val]], batch_size, False, seed)
         x = x[perm[n_val:]]
     trainer = pl.Trainer(
-        max_epochs=cfg.max_epochs,
+        max_epochs=epochs,
         accelerator=cfg.accelerator,
         devices=1,
         logger=False,
@@ -66,5 +71,5 @@ def fit(module: pl.LightningModule, x: torch.Tensor, cfg, seed: int) -> pl.Light
         log_every_n_steps=1,
         num_sanity_val_steps=0,
     )
-    trainer.fit(module, batches(x, cfg.batch_size, True, seed), val_loader)
+    trainer.fit(module, batches(x, batch_size, True, seed), val_loader)
     return module.eval()

@@ -1,0 +1,1 @@
+"""Image sources (sources.py) and the sets a run scores (sets.py)."""
