@@ -57,7 +57,8 @@ reproduce: data $(TABLES)/mnist_ovr.md ## run the experiments, collect results, 
 
 $(RESULTS)/mnist_ovr.csv: $(SRC) | data
 	$(PY) experiments/run.py -m +experiment=mnist_ovr
-	$(PY) experiments/collect.py outputs/sweeps/mnist_ovr $@
+	$(PY) experiments/run.py -m +experiment=mnist_ovr_dbn
+	$(PY) experiments/collect.py outputs/sweeps/mnist_ovr outputs/sweeps/mnist_ovr_dbn $@
 
 $(TABLES)/mnist_ovr.md: $(RESULTS)/mnist_ovr.csv $(TABLES)/tab_mnist_ovr.py
 	$(PY) $(TABLES)/tab_mnist_ovr.py $< $@ README.md

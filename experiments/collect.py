@@ -1,7 +1,7 @@
 """Collect a sweep's runs into one CSV, a row per run: config axes, metrics, timings, git commit.
 
-`python experiments/collect.py SWEEP_DIR OUT.csv` reads SWEEP_DIR/**/metrics.json and the
-config.yaml beside each (written by deepad.pipeline.run); nothing else.
+`python experiments/collect.py SWEEP_DIR [SWEEP_DIR ...] OUT.csv` reads SWEEP_DIR/**/metrics.json
+and the config.yaml beside each (written by deepad.pipeline.run); nothing else.
 """
 
 import json
@@ -38,18 +38,18 @@ def row(metrics_path: Path) -> dict:
     return out
 
 
-def collect(sweep_dir: Path) -> pd.DataFrame:
-    rows = [row(p) for p in sorted(Path(sweep_dir).rglob("metrics.json"))]
+def collect(sweep_dirs: list[Path]) -> pd.DataFrame:
+    rows = [row(p) for d in sweep_dirs for p in sorted(Path(d).rglob("metrics.json"))]
     if not rows:
-        raise SystemExit(f"no metrics.json under {sweep_dir}: run the sweep first")
+        raise SystemExit(f"no metrics.json under {sweep_dirs}: run the sweeps first")
     return pd.DataFrame(rows)
 
 
 def main() -> None:
-    sweep_dir, out = Path(sys.argv[1]), Path(sys.argv[2])
-    frame = collect(sweep_dir)
+    *sweep_dirs, out = map(Path, sys.argv[1:])
+    frame = collect(sweep_dirs)
     write_atomic(out, lambda tmp: frame.to_csv(tmp, index=False))
-    print(f"collected {len(frame)} runs from {sweep_dir} -> {out}")
+    print(f"collected {len(frame)} runs from {', '.join(map(str, sweep_dirs))} -> {out}")
 
 
 if __name__ == "__main__":

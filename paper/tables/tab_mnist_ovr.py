@@ -1,4 +1,5 @@
-"""Table: AUROC per nominal MNIST class, per method (RE, A1, A2, raw), at p = 0.1.
+"""Table: AUROC per nominal MNIST class, per method (AE and DBN: RE, A1, A2; DBN free energy;
+raw pixels), at p = 0.1.
 
 `python paper/tables/tab_mnist_ovr.py RESULTS.csv OUT.md [README.md]` writes OUT.md and OUT.tex
 (and the table between README's `results:mnist_ovr` markers); reads only the collected results file.
@@ -43,8 +44,9 @@ def main() -> None:
     tab = table(results)
     commit = ", ".join(sorted(results["git_commit"].astype(str).unique()))
     md = (
-        f"AUROC, MNIST one-vs-rest, p = {results['contamination'].iloc[0]}, model "
-        f"{results['model'].iloc[0]}, seed {results['seed'].iloc[0]} (commit {commit})\n\n"
+        f"AUROC, MNIST one-vs-rest, p = {results['contamination'].iloc[0]}, "
+        f"seed {results['seed'].iloc[0]}; A1, A2 and raw pixels scored by Isolation Forest "
+        f"(commit {commit})\n\n"
         + tab.to_markdown(floatfmt=".3f")
         + "\n\n"
         + training_note(results)

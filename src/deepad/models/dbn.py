@@ -38,7 +38,7 @@ class RBM(nn.Module):
     @staticmethod
     def sample(p: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Bernoulli states from probabilities, by comparing with uniforms (reproducible in numpy)."""
-        return (torch.rand(p.shape, generator=generator, device=p.device) < p).to(p.dtype)
+        return (torch.rand(p.shape, generator=generator, device=p.device, dtype=p.dtype) < p).to(p.dtype)
 
     def free_energy(self, v: torch.Tensor) -> torch.Tensor:
         """F(v) = -v.b - sum_j softplus(c_j + v W_j), so p(v) = exp(-F(v)) / Z: (B, V) -> (B,)."""
