@@ -63,7 +63,7 @@ def _mnist(n: int, binary: bool = False) -> torch.Tensor:
     return (x > 0.5).float() if binary else x
 
 
-def _fit_rbm(x, hidden, epochs, batch, lr, momentum, wd, persistent, seed=0):
+def _fit_rbm(x, hidden, epochs, batch, lr, momentum, wd, persistent, seed=0, val_fraction=0.0):
     torch.manual_seed(seed)
     module = dbn.DBNModule(
         dbn.DBN((1, 28, 28), [hidden]),
@@ -79,7 +79,7 @@ def _fit_rbm(x, hidden, epochs, batch, lr, momentum, wd, persistent, seed=0):
         {
             "max_epochs": 0,
             "batch_size": 0,
-            "val_fraction": 0.0,
+            "val_fraction": val_fraction,
             "accelerator": "cpu",
             "progress_bar": False,
         }
@@ -97,6 +97,7 @@ def test_mnist_reconstruction_falls_and_pseudo_likelihood_rises():
         momentum=(0.5, 0.9),
         wd=2e-4,
         persistent=False,
+        val_fraction=0.1,
     )
     h = module.history
     assert [e["layer"] for e in h] == [0] * 5
@@ -104,6 +105,8 @@ def test_mnist_reconstruction_falls_and_pseudo_likelihood_rises():
     pl = [e["train/pseudo_likelihood"] for e in h]
     assert loss[-1] < 0.8 * loss[0], loss
     assert pl[-1] > pl[0], pl
+    gap = [e["val/free_energy_gap"] for e in h]  # held-out minus training free energy (guide §6)
+    assert all(np.isfinite(gap)) and abs(gap[-1]) < 0.2 * abs(h[-1]["train/free_energy"])
 
 
 def _mean_pl(rbm: dbn.RBM, v: torch.Tensor, repeats: int = 20) -> float:

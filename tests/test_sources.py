@@ -10,8 +10,8 @@ import threading
 
 import numpy as np
 import pytest
-from conftest import DATA
 
+from conftest import DATA
 from deepad.data import sources
 from deepad.data.sources import DataSourceError
 

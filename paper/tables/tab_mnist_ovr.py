@@ -13,28 +13,44 @@ import pandas as pd
 
 from deepad.store import write_text
 
-ORDER = ["re", "a1", "a2", "raw"]
-NAMES = {"re": "RE", "a1": "A1 (iForest)", "a2": "A2 (iForest)", "raw": "raw pixels (iForest)"}
+NAMES = {
+    ("ae_h2o", "re"): "AE RE",
+    ("ae_h2o", "a1"): "AE A1",
+    ("ae_h2o", "a2"): "AE A2",
+    ("dbn", "re"): "DBN RE",
+    ("dbn", "a1"): "DBN A1",
+    ("dbn", "a2"): "DBN A2",
+    ("dbn", "free_energy"): "DBN free energy",
+    ("ae_h2o", "raw"): "raw pixels",
+}
+
+
+def method(results: pd.DataFrame) -> pd.Series:
+    """(model, features) -> a column name; raw pixels use no model, whatever the run's model."""
+    keys = zip(results["model"], results["features"], strict=True)
+    return pd.Series([NAMES.get(k, f"{k[0]} {k[1]}") for k in keys], index=results.index)
 
 
 def table(results: pd.DataFrame) -> pd.DataFrame:
-    auroc = results.pivot_table(index="nominal", columns="features", values="auroc", aggfunc="mean")
-    auroc = auroc[[c for c in ORDER if c in auroc.columns]]
+    results = results.assign(method=method(results))
+    auroc = results.pivot_table(index="nominal", columns="method", values="auroc", aggfunc="mean")
+    auroc = auroc[[c for c in NAMES.values() if c in auroc.columns]]
     auroc.loc["mean"] = auroc.mean()
-    scoring = (
-        (results["seconds_total"] - results["seconds_train"]).groupby(results["features"]).mean()
-    )
-    auroc.loc["seconds / run, excl. training"] = scoring.reindex(auroc.columns)
-    return auroc.rename(columns=NAMES)
+    scoring = results["seconds_total"] - results["seconds_train"]
+    auroc.loc["seconds / run, excl. training"] = scoring.groupby(results["method"]).mean()
+    return auroc
 
 
 def training_note(results: pd.DataFrame) -> str:
     trained = results[results["model_cache"] == "miss"]
     if trained.empty:
         return "Every model came from the cache (`make clean` to retrain)."
+    per_model = trained.groupby("model")["seconds_train"].agg(["mean", "count"])
+    parts = [f"{m} {r['mean']:.1f} s ({int(r['count'])} models)" for m, r in per_model.iterrows()]
     return (
-        f"Training: {trained['seconds_train'].mean():.1f} s per model "
-        f"({len(trained)} models, one per nominal class, shared by RE / A1 / A2)."
+        "Training per model (one per nominal class, shared by its scores): "
+        + "; ".join(parts)
+        + "."
     )
 
 

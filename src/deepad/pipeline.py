@@ -80,6 +80,7 @@ def run(cfg: DictConfig) -> dict:
 
     metrics = detect.evaluate(scores, data.record)  # the only reader of the labels
     metrics.update(
+        p=float(cfg.dataset.contamination),
         p_actual=metrics["n_anomalies"] / metrics["n"],
         feature_dim=1 if feats.ndim == 1 else int(feats.shape[1]),
         model_cache=cache,

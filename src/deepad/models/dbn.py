@@ -38,7 +38,9 @@ class RBM(nn.Module):
     @staticmethod
     def sample(p: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Bernoulli states from probabilities, by comparing with uniforms (reproducible in numpy)."""
-        return (torch.rand(p.shape, generator=generator, device=p.device, dtype=p.dtype) < p).to(p.dtype)
+        return (torch.rand(p.shape, generator=generator, device=p.device, dtype=p.dtype) < p).to(
+            p.dtype
+        )
 
     def free_energy(self, v: torch.Tensor) -> torch.Tensor:
         """F(v) = -v.b - sum_j softplus(c_j + v W_j), so p(v) = exp(-F(v)) / Z: (B, V) -> (B,)."""
@@ -165,8 +167,8 @@ class DBNModule(pl.LightningModule):
     on the hidden probabilities of the (frozen) layers below; E = epochs_per_layer.
 
     Logs per epoch "train/loss" (mean squared error of CD's reconstruction, for the layer being
-    trained), "train/pseudo_likelihood" and "train/free_energy" (on the epoch's first batch, as
-    it stands at the epoch's end) and, with a validation split,
+    trained), "train/pseudo_likelihood" and "train/free_energy" (on the epoch's first 512 or so
+    images, as the model stands at the epoch's end) and, with a validation split,
     "val/free_energy_gap" = mean F(held-out) - mean F(train) (guide §6: a growing gap = overfitting).
     `history` keeps those numbers per epoch.
     """
@@ -246,7 +248,10 @@ class DBNModule(pl.LightningModule):
     def on_train_epoch_end(self) -> None:
         rbm = self.net.rbms[self.layer]
         with torch.no_grad():
-            self._add("train/pseudo_likelihood", rbm.pseudo_likelihood(self._monitor).mean(), 1)
+            g = torch.Generator(device=self._monitor.device).manual_seed(
+                0
+            )  # leaves training's RNG alone
+            self._add("train/pseudo_likelihood", rbm.pseudo_likelihood(self._monitor, g).mean(), 1)
             self._add("train/free_energy", rbm.free_energy(self._monitor).mean(), 1)
         means = {
             k: float(v / self._sums[k + "#n"])
