@@ -17,6 +17,7 @@ AXES = {
     "dataset": ("dataset", "name"),
     "nominal": ("dataset", "nominal"),
     "contamination": ("dataset", "contamination"),
+    "clutter_share": ("dataset", "clutter", "share"),
     "split": ("dataset", "split"),
     "model": ("model", "name"),
     "features": ("features", "name"),

@@ -5,13 +5,12 @@ raw pixels), at p = 0.1.
 (and the table between README's `results:mnist_ovr` markers); reads only the collected results file.
 """
 
-import re
 import sys
 from pathlib import Path
 
 import pandas as pd
 
-from deepad.store import write_text
+from deepad.store import write_between_markers, write_text
 
 NAMES = {
     ("ae_h2o", "re"): "AE RE",
@@ -71,10 +70,7 @@ def main() -> None:
     write_text(out, md)
     write_text(out.with_suffix(".tex"), tab.to_latex(float_format="%.3f"))
     if len(sys.argv) > 3:
-        readme = Path(sys.argv[3])
-        pattern = r"(<!-- results:mnist_ovr -->\n).*?(<!-- /results:mnist_ovr -->)"
-        text = re.sub(pattern, lambda m: m[1] + md + m[2], readme.read_text(), flags=re.S)
-        write_text(readme, text)
+        write_between_markers(Path(sys.argv[3]), "results:mnist_ovr", md)
 
 
 if __name__ == "__main__":

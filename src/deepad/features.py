@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 VARIANTS = ("re", "a1", "a2", "raw", "free_energy")
 NEEDS_MODEL = {"re": True, "a1": True, "a2": True, "raw": False, "free_energy": True}
@@ -57,5 +58,6 @@ def extract(
         )
     net.eval()
     device = next(net.parameters()).device
-    out = [_one_batch(net, xb.to(device), variant).cpu() for xb in x.split(batch_size)]
-    return torch.cat(out).numpy()
+    chunks = x.split(batch_size)
+    progress = tqdm(chunks, desc=f"features {variant}", disable=len(chunks) < 4, leave=False)
+    return torch.cat([_one_batch(net, xb.to(device), variant).cpu() for xb in progress]).numpy()

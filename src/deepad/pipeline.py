@@ -44,7 +44,9 @@ def fitted_model(cfg: DictConfig, x: torch.Tensor) -> tuple[pl.LightningModule, 
     path = Path(cfg.paths.cache) / "models" / f"{cfg.model.name}-{key}.pt"
     pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
     module = models.build(cfg.model, tuple(x.shape[1:]))
-    if path.is_file():
+    if getattr(module, "pretrained", False):  # frozen weights from a package: nothing to fit
+        status = "pretrained"
+    elif path.is_file():
         module.net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         status = "hit"
     else:
@@ -73,7 +75,10 @@ def run(cfg: DictConfig) -> dict:
         fitted_model(cfg, x) if features.NEEDS_MODEL.get(variant, True) else (None, "none")
     )
     t2 = time.perf_counter()
-    feats = features.extract(module.net if module else None, x, variant)  # (N,) or (N, d)
+    net = module.net if module else None
+    feats = features.extract(
+        net, x, variant, cfg.model.get("feature_batch_size", 2048)
+    )  # (N,) | (N, d)
     t3 = time.perf_counter()
     scores = detect.score(feats, cfg.detector)  # (N,), higher = more anomalous
     t4 = time.perf_counter()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -31,6 +32,15 @@ def write_text(path: Path, text: str) -> Path:
 
 def write_json(path: Path, obj: object) -> Path:
     return write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def write_between_markers(path: Path, name: str, text: str) -> None:
+    """Replace what stands between `<!-- name -->` and `<!-- /name -->` in a Markdown file."""
+    pattern = rf"(<!-- {re.escape(name)} -->\n).*?(<!-- /{re.escape(name)} -->)"
+    old = Path(path).read_text()
+    if not re.search(pattern, old, flags=re.S):
+        raise ValueError(f"{path}: markers <!-- {name} --> ... <!-- /{name} --> not found")
+    write_text(path, re.sub(pattern, lambda m: m[1] + text + m[2], old, flags=re.S))
 
 
 def git_commit(cwd: Path | None = None) -> str:

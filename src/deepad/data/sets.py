@@ -8,6 +8,7 @@ Labels and groups go into an `EvalRecord` that only evaluation code reads.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -134,6 +135,70 @@ def synthetic_source(n_per_class: int = 300, size: int = 28, seed: int = 0) -> s
     return sources.Split(images=np.stack(images), labels=np.array(labels, dtype=np.int64))
 
 
+# --- background clutter (the proposal's Figure 1: a nominal object on a busy background) ---------
+
+TEXTURES = ("brick", "grass", "gravel", "coffee", "astronaut", "rocket", "chelsea", "camera")
+
+
+@functools.lru_cache(maxsize=32)
+def texture(name: str) -> np.ndarray:
+    """A natural image bundled with scikit-image, as float RGB (H, W, 3) in [0, 1]."""
+    from skimage import data
+
+    if not hasattr(data, name):
+        raise ValueError(
+            f"unknown clutter texture {name!r}; use images of skimage.data, e.g. {TEXTURES}"
+        )
+    img = np.asarray(getattr(data, name)(), dtype=np.float64)
+    img = img / 255.0 if img.max() > 1.0 else img
+    return np.repeat(img[..., None], 3, axis=2) if img.ndim == 2 else img[..., :3]
+
+
+def background(
+    rng: np.random.Generator, names: Sequence[str], shape: tuple[int, int, int]
+) -> np.ndarray:
+    """A random crop (random texture, position and scale: 10-50% of its short side) resized to
+    shape (C, H, W), grey for one channel: float in [0, 1]."""
+    from skimage.transform import resize
+
+    tex = texture(str(rng.choice(list(names))))
+    side = max(8, int(rng.uniform(0.1, 0.5) * min(tex.shape[:2])))
+    y, x = rng.integers(0, tex.shape[0] - side + 1), rng.integers(0, tex.shape[1] - side + 1)
+    crop = resize(tex[y : y + side, x : x + side], shape[1:], anti_aliasing=True)  # (H, W, 3)
+    crop = crop.mean(2, keepdims=True) if shape[0] == 1 else crop
+    return crop.transpose(2, 0, 1)  # (C, H, W)
+
+
+def paste(image: np.ndarray, bg: np.ndarray, strength: float) -> np.ndarray:
+    """The object over a background by the "over" operator, reading the image as premultiplied by
+    an opacity equal to its brightness (MNIST-style: a bright object on black):
+    out = fg + (1 - alpha) * strength * bg. (C, H, W) uint8 + (C, H, W) float -> (C, H, W) uint8."""
+    fg = image / 255.0
+    alpha = fg.max(0, keepdims=True)  # (1, H, W)
+    out = fg + (1.0 - alpha) * strength * bg
+    return np.clip(np.rint(out * 255), 0, 255).astype(np.uint8)
+
+
+def add_clutter(
+    s: ImageSet, share: float, strength: float, textures: Sequence[str], seed: int
+) -> ImageSet:
+    """Paste a share of the nominal images onto natural backgrounds; their group becomes
+    `nominal_clutter`. Anomalies stay clean. Same seed, same images and backgrounds."""
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(
+            f"clutter share q={share} is out of range: need 0 <= q <= 1 (dataset.clutter.share)"
+        )
+    rng = np.random.default_rng([seed, 1])  # a stream apart from the contamination's
+    nominal = np.flatnonzero(~s.record.is_anomaly)
+    chosen = np.sort(rng.choice(nominal, size=round(share * len(nominal)), replace=False))
+    images, groups = s.images.copy(), s.record.groups.astype(object)
+    for i in chosen:
+        images[i] = paste(images[i], background(rng, textures, images.shape[1:]), strength)
+        groups[i] = "nominal_clutter"
+    record = EvalRecord(s.record.is_anomaly, s.record.classes, groups.astype(str))
+    return ImageSet(images=images, source_index=s.source_index, record=record)
+
+
 def build(cfg) -> ImageSet:
     """The image set named by a `dataset` config group (see conf/dataset/)."""
     name = cfg.name
@@ -142,10 +207,14 @@ def build(cfg) -> ImageSet:
     elif name in ("mnist", "fashion_mnist"):
         loader = sources.load_mnist if name == "mnist" else sources.load_fashion_mnist
         src = select_split(loader(str(cfg.root), cfg.get("path")), cfg.split)
+    elif name == "image_folder":
+        src, cfg = folder_source(cfg), folder_as_indices(cfg)
     else:
-        raise ValueError(f"unknown dataset {name!r}; choose mnist, fashion_mnist or synthetic")
+        raise ValueError(
+            f"unknown dataset {name!r}; choose mnist, fashion_mnist, image_folder or synthetic"
+        )
     anomaly = cfg.get("anomaly")
-    return contaminate(
+    s = contaminate(
         src.images,
         src.labels,
         nominal=list(cfg.nominal),
@@ -154,3 +223,46 @@ def build(cfg) -> ImageSet:
         seed=int(cfg.seed),
         cap=cfg.get("cap"),
     )
+    clutter = cfg.get("clutter")
+    if clutter:
+        s = add_clutter(
+            s, float(clutter.share), float(clutter.strength), list(clutter.textures), int(cfg.seed)
+        )
+    return s
+
+
+def _folder_classes(cfg) -> tuple[list[str], list[str] | None]:
+    nominal = [str(c) for c in cfg.nominal]
+    anomaly = None if cfg.get("anomaly") is None else [str(c) for c in cfg.anomaly]
+    return nominal, anomaly
+
+
+def folder_source(cfg) -> sources.Split:
+    """The classes a folder run needs, read once: nominal then anomaly classes (null = all others)."""
+    nominal, anomaly = _folder_classes(cfg)
+    synsets = tuple(sorted(dict(cfg.synsets).items())) if cfg.get("synsets") else None
+    if anomaly is None:
+        found = sources.class_folders(str(cfg.root), synsets)
+        anomaly = [c for c in found if c not in nominal]
+    images, labels = sources.read_image_folder(
+        str(cfg.root),
+        tuple(nominal + anomaly),
+        int(cfg.size),
+        bool(cfg.grey),
+        cfg.on_bad_image,
+        synsets,
+    )
+    return sources.Split(images=images, labels=labels)
+
+
+def folder_as_indices(cfg):
+    """The folder config with class names replaced by their label indices (nominal first)."""
+    from omegaconf import OmegaConf
+
+    nominal, anomaly = _folder_classes(cfg)
+    out = OmegaConf.to_container(cfg, resolve=True)
+    out["nominal"] = list(range(len(nominal)))
+    out["anomaly"] = (
+        None if anomaly is None else list(range(len(nominal), len(nominal) + len(anomaly)))
+    )
+    return OmegaConf.create(out)

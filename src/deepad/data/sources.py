@@ -19,6 +19,7 @@ import sys
 import tarfile
 import tempfile
 import urllib.request
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -258,3 +259,84 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# --- image folders (ImageNet-style subsets, or any folder a user points at) ----------------------
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+
+
+def class_folders(root: str, synsets: tuple[tuple[str, str], ...] | None = None) -> list[str]:
+    """Names of the class sub-folders of root (synset folders under their mapped names)."""
+    dirs = _class_dirs(Path(root), dict(synsets) if synsets else None)
+    rename = {v: k for k, v in (synsets or ())}
+    return sorted({rename.get(p.name, p.name) for p in dirs.values()})
+
+
+def _class_dirs(root: Path, synsets: dict[str, str] | None) -> dict[str, Path]:
+    """Class name -> its folder; a name maps to an ImageNet synset folder (n02084071) via `synsets`."""
+    if not root.is_dir():
+        raise DataSourceError(f"image folder {root} does not exist (dataset.root)")
+    found = {p.name: p for p in sorted(root.iterdir()) if p.is_dir()}
+    for name, synset in (synsets or {}).items():
+        if synset in found:
+            found[name] = found[synset]
+    return found
+
+
+def _load_image(path: Path, size: int, mode: str) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(path) as img:
+        img = img.convert(mode).resize((size, size), Image.Resampling.BILINEAR)
+        arr = np.asarray(img, dtype=np.uint8)
+    return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)  # (C, size, size)
+
+
+@functools.lru_cache(maxsize=4)
+def read_image_folder(
+    root: str,
+    classes: tuple[str, ...],
+    size: int = 64,
+    grey: bool = False,
+    on_bad_image: str = "skip",
+    synsets: tuple[tuple[str, str], ...] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Images of the named class sub-folders of `root`, resized to size x size, grey or RGB:
+    (N, C, size, size) uint8 and labels (N,) = position of the class in `classes`.
+
+    An unreadable file is skipped with a warning naming it (`on_bad_image=skip`) or stops the run
+    (`error`). A missing or empty class is an error that lists the classes found."""
+    if on_bad_image not in ("skip", "error"):
+        raise ValueError(f"dataset.on_bad_image={on_bad_image!r}: choose skip or error")
+    dirs = _class_dirs(Path(root), dict(synsets) if synsets else None)
+    images, labels = [], []
+    for k, name in enumerate(classes):
+        files = (
+            sorted(p for p in dirs[name].rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+            if name in dirs
+            else []
+        )
+        if not files:
+            why = (
+                "is empty (no png, jpg, jpeg, bmp or webp files)" if name in dirs else "is missing"
+            )
+            raise DataSourceError(f"class {name!r} {why} in {root}; classes found: {sorted(dirs)}")
+        n_before = len(images)
+        for path in files:
+            try:
+                images.append(_load_image(path, size, "L" if grey else "RGB"))
+            except (OSError, ValueError) as err:
+                if on_bad_image == "error":
+                    raise DataSourceError(
+                        f"{path}: unreadable image ({err}); remove it or set dataset.on_bad_image=skip"
+                    ) from err
+                warnings.warn(f"skipping unreadable image {path}: {err}", stacklevel=2)
+                continue
+            labels.append(k)
+        print(f"[data] {root}: class {name!r}: {len(images) - n_before} images")
+        if len(images) == n_before:
+            raise DataSourceError(
+                f"class {name!r} in {root} has no readable image; classes found: {sorted(dirs)}"
+            )
+    return np.stack(images), np.array(labels, dtype=np.int64)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytorch_lightning as pl
 
-from deepad.models import autoencoder, dbn
+from deepad.models import autoencoder, dbn, pretrained
 
 
 def build(cfg, in_shape: tuple[int, int, int]) -> pl.LightningModule:
@@ -14,4 +14,6 @@ def build(cfg, in_shape: tuple[int, int, int]) -> pl.LightningModule:
         return autoencoder.AutoencoderModule(net, lr=cfg.lr, weight_decay=cfg.weight_decay)
     if cfg.kind == "dbn":
         return dbn.build(cfg, in_shape)
-    raise ValueError(f"unknown model.kind {cfg.kind!r}; choose autoencoder or dbn")
+    if cfg.kind == "pretrained":
+        return pretrained.build(cfg)
+    raise ValueError(f"unknown model.kind {cfg.kind!r}; choose autoencoder, dbn or pretrained")

@@ -1,0 +1,57 @@
+"""Table: background clutter on MNIST (the proposal's Figure 1). Per nominal class and method: AUROC
+of anomalies against all nominal images, and the clutter false-alarm share (share of cluttered
+nominal images among the k top-scored, k = number of anomalies; 0 is ideal).
+
+`python paper/tables/tab_clutter.py RESULTS.csv OUT.md [README.md]` writes OUT.md and OUT.tex (and
+the table between README's `results:clutter` markers); reads only the collected results file.
+"""
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from deepad.store import write_between_markers, write_text
+
+NAMES = {
+    ("ae_h2o", "re"): "AE RE",
+    ("ae_h2o", "a1"): "AE A1",
+    ("ae_h2o", "a2"): "AE A2",
+    ("pretrained", "a1"): "EffNet-Lite0 A1",
+    ("pretrained", "a2"): "EffNet-Lite0 A2",
+    ("ae_h2o", "raw"): "raw pixels",
+}
+METRICS = {"auroc": "AUROC", "clutter_false_alarm_share": "clutter false-alarm share"}
+
+
+def table(results: pd.DataFrame) -> pd.DataFrame:
+    keys = zip(results["model"], results["features"], strict=True)
+    results = results.assign(method=[NAMES.get(k, f"{k[0]} {k[1]}") for k in keys])
+    parts = []
+    for metric, label in METRICS.items():
+        part = results.pivot_table(index="nominal", columns="method", values=metric, aggfunc="mean")
+        part = part[[c for c in NAMES.values() if c in part.columns]]
+        part.loc["mean"] = part.mean()
+        parts.append(part.assign(metric=label).set_index("metric", append=True))
+    return pd.concat(parts).swaplevel().sort_index(level=0, sort_remaining=False)
+
+
+def main() -> None:
+    src, out = Path(sys.argv[1]), Path(sys.argv[2])
+    results = pd.read_csv(src)
+    tab = table(results)
+    commit = ", ".join(sorted(results["git_commit"].astype(str).unique()))
+    md = (
+        f"Clutter MNIST: p = {results['contamination'].iloc[0]} anomalies (other digits), "
+        f"q = {results['clutter_share'].iloc[0]} of nominal images on natural textures; "
+        f"seed {results['seed'].iloc[0]}; A1, A2 and raw pixels scored by Isolation Forest "
+        f"(commit {commit})\n\n" + tab.to_markdown(floatfmt=".3f") + "\n"
+    )
+    write_text(out, md)
+    write_text(out.with_suffix(".tex"), tab.to_latex(float_format="%.3f"))
+    if len(sys.argv) > 3:
+        write_between_markers(Path(sys.argv[3]), "results:clutter", md)
+
+
+if __name__ == "__main__":
+    main()
