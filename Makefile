@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 DATA := data
-SRC := $(shell find src conf experiments -name '*.py' -o -name '*.yaml' 2>/dev/null)
+SRC := $(shell find src conf -name '*.py' -o -name '*.yaml' 2>/dev/null) experiments/run.py experiments/collect.py
 export PYTHONHASHSEED := 0
 
 .PHONY: help install data test test-all lint format reproduce bench clean

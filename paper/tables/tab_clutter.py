@@ -24,31 +24,36 @@ NAMES = {
 METRICS = {"auroc": "AUROC", "clutter_false_alarm_share": "clutter false-alarm share"}
 
 
-def table(results: pd.DataFrame) -> pd.DataFrame:
+def tables(results: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """One table per metric: nominal class x method, with the mean over classes."""
     keys = zip(results["model"], results["features"], strict=True)
     results = results.assign(method=[NAMES.get(k, f"{k[0]} {k[1]}") for k in keys])
-    parts = []
+    out = {}
     for metric, label in METRICS.items():
         part = results.pivot_table(index="nominal", columns="method", values=metric, aggfunc="mean")
         part = part[[c for c in NAMES.values() if c in part.columns]]
         part.loc["mean"] = part.mean()
-        parts.append(part.assign(metric=label).set_index("metric", append=True))
-    return pd.concat(parts).swaplevel().sort_index(level=0, sort_remaining=False)
+        out[label] = part
+    return out
 
 
 def main() -> None:
     src, out = Path(sys.argv[1]), Path(sys.argv[2])
     results = pd.read_csv(src)
-    tab = table(results)
+    tabs = tables(results)
     commit = ", ".join(sorted(results["git_commit"].astype(str).unique()))
     md = (
         f"Clutter MNIST: p = {results['contamination'].iloc[0]} anomalies (other digits), "
         f"q = {results['clutter_share'].iloc[0]} of nominal images on natural textures; "
         f"seed {results['seed'].iloc[0]}; A1, A2 and raw pixels scored by Isolation Forest "
-        f"(commit {commit})\n\n" + tab.to_markdown(floatfmt=".3f") + "\n"
+        f"(commit {commit})\n"
+    )
+    md += "".join(
+        f"\n**{label}**\n\n{t.to_markdown(floatfmt='.3f')}\n" for label, t in tabs.items()
     )
     write_text(out, md)
-    write_text(out.with_suffix(".tex"), tab.to_latex(float_format="%.3f"))
+    latex = [f"% {label}\n" + t.to_latex(float_format="%.3f") for label, t in tabs.items()]
+    write_text(out.with_suffix(".tex"), "\n".join(latex))
     if len(sys.argv) > 3:
         write_between_markers(Path(sys.argv[3]), "results:clutter", md)
 

@@ -43,19 +43,23 @@ def write_between_markers(path: Path, name: str, text: str) -> None:
     write_text(path, re.sub(pattern, lambda m: m[1] + text + m[2], old, flags=re.S))
 
 
+CODE_PATHS = ("src", "conf", "experiments/run.py", "pyproject.toml")
+
+
 def git_commit(cwd: Path | None = None) -> str:
-    """HEAD's hash, with '+dirty' when tracked files differ from it; 'unknown' outside git."""
+    """HEAD's hash, with '+dirty' when the code that makes results (src/, conf/, the run entry,
+    the pins) differs from it; 'unknown' outside git. Edits to docs or results do not count."""
     here = cwd or Path(__file__).resolve().parent
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=here, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
     try:
-        head = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=here,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
+        head = git("rev-parse", "HEAD")
+        top = git("rev-parse", "--show-toplevel")
+        dirty = git("-C", top, "status", "--porcelain", "--untracked-files=no", "--", *CODE_PATHS)
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head + ("+dirty" if dirty else "")
