@@ -27,20 +27,27 @@ AXES = {
 }
 
 
-def row(metrics_path: Path) -> dict:
-    cfg = yaml.safe_load((metrics_path.parent / "config.yaml").read_text())
-    out = {"run_dir": str(metrics_path.parent)}
+def row(result_path: Path) -> dict:
+    """One run: metrics.json (status ok) or error.json (status failed, with the error)."""
+    cfg = yaml.safe_load((result_path.parent / "config.yaml").read_text())
+    out = {"run_dir": str(result_path.parent)}
     for name, keys in AXES.items():
         value = cfg
         for k in keys:
             value = value.get(k) if isinstance(value, dict) else None
         out[name] = "+".join(map(str, value)) if isinstance(value, list) else value
-    out.update(json.loads(metrics_path.read_text()))
+    result = json.loads(result_path.read_text())
+    result.pop("traceback", None)
+    out["status"] = "ok" if result_path.name == "metrics.json" else "failed"
+    out.update(result)
     return out
 
 
 def collect(sweep_dirs: list[Path]) -> pd.DataFrame:
-    rows = [row(p) for d in sweep_dirs for p in sorted(Path(d).rglob("metrics.json"))]
+    paths = [
+        p for d in sweep_dirs for n in ("metrics.json", "error.json") for p in Path(d).rglob(n)
+    ]
+    rows = [row(p) for p in sorted(paths)]
     if not rows:
         raise SystemExit(f"no metrics.json under {sweep_dirs}: run the sweeps first")
     return pd.DataFrame(rows)
@@ -50,7 +57,12 @@ def main() -> None:
     *sweep_dirs, out = map(Path, sys.argv[1:])
     frame = collect(sweep_dirs)
     write_atomic(out, lambda tmp: frame.to_csv(tmp, index=False))
-    print(f"collected {len(frame)} runs from {', '.join(map(str, sweep_dirs))} -> {out}")
+    failed = frame[frame["status"] == "failed"]
+    print(
+        f"collected {len(frame)} runs, {len(failed)} failed, from {', '.join(map(str, sweep_dirs))} -> {out}"
+    )
+    for _, r in failed.iterrows():
+        print(f"  failed: {r['run_dir']}: {r['error']}")
 
 
 if __name__ == "__main__":

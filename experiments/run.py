@@ -3,12 +3,12 @@
 import hydra
 from omegaconf import DictConfig
 
-from deepad.pipeline import run
+from deepad import pipeline
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> float:
-    return run(cfg)["auroc"]
+    return pipeline.main(cfg)
 
 
 if __name__ == "__main__":

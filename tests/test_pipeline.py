@@ -153,3 +153,74 @@ def test_real_mnist_nominal_one_re_auroc(make_cfg):
     )
     assert m["n"] == 6742 + 749
     assert m["auroc"] > 0.96
+
+
+def test_finished_run_is_skipped_and_rerun_forces(make_cfg, tmp_path, capsys):
+    first = pipeline.run(make_cfg(*TINY, "features=a1"))
+    stamp = (tmp_path / "run" / "metrics.json").stat().st_mtime_ns
+    again = pipeline.run(make_cfg(*TINY, "features=a1"))
+    assert "skipped: results for this config exist" in capsys.readouterr().out
+    assert again == first and (tmp_path / "run" / "metrics.json").stat().st_mtime_ns == stamp
+    assert pipeline.run(make_cfg(*TINY, "features=a1", "rerun=true"))["auroc"] == first["auroc"]
+    other = pipeline.run(make_cfg(*TINY, "features=a1", "seed=1"))  # another config: not skipped
+    assert other["config_key"] != first["config_key"]
+
+
+def test_sweep_records_a_failure_goes_on_and_resumes(tmp_path):
+    env = {**os.environ, "WANDB_MODE": "offline", "PYTHONPATH": str(ROOT / "src")}
+    sweep = tmp_path / "sweep"
+    cmd = [
+        sys.executable,
+        str(ROOT / "experiments" / "run.py"),
+        "-m",
+        "dataset.contamination=0.7,0.1",
+        *TINY,
+        "features=raw",
+        "logger=none",
+        f"paths.cache={tmp_path / 'cache'}",
+        f"hydra.sweep.dir={sweep}",
+        "hydra.sweep.subdir=${hydra.job.override_dirname}",
+    ]
+    done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    errors = list(sweep.rglob("error.json"))
+    assert len(errors) == 1 and "contamination p=0.7 is out of range" in errors[0].read_text()
+    assert len(list(sweep.rglob("metrics.json"))) == 1  # the sweep went on past the failure
+    again = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert again.stdout.count("skipped: results for this config exist") == 1
+    collected = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "experiments" / "collect.py"),
+            str(sweep),
+            str(tmp_path / "r.csv"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert "2 runs, 1 failed" in collected.stdout
+    table = pd.read_csv(tmp_path / "r.csv")
+    assert sorted(table["status"]) == ["failed", "ok"]
+
+
+def test_joblib_launcher_runs_jobs_in_parallel_processes(tmp_path):
+    env = {**os.environ, "WANDB_MODE": "offline", "PYTHONPATH": str(ROOT / "src")}
+    cmd = [
+        sys.executable,
+        str(ROOT / "experiments" / "run.py"),
+        "-m",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        "threads=1",
+        "features=re,raw",
+        *TINY,
+        "logger=none",
+        "trainer.progress_bar=false",
+        f"paths.cache={tmp_path / 'cache'}",
+        f"hydra.sweep.dir={tmp_path / 'sw'}",
+    ]
+    done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    metrics = [json.loads(p.read_text()) for p in (tmp_path / "sw").rglob("metrics.json")]
+    assert len(metrics) == 2 and all(m["auroc"] > 0.5 for m in metrics)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import time
+import traceback
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 from deepad import detect, features, models, report
 from deepad.data import sets
 from deepad.models import training
-from deepad.store import git_commit, write_atomic, write_json, write_text
+from deepad.store import code_hash, git_commit, write_atomic, write_json, write_text
 
 _FITTED: dict[str, pl.LightningModule] = {}  # this process's fitted models, by cache key
 
@@ -59,11 +61,40 @@ def fitted_model(cfg: DictConfig, x: torch.Tensor) -> tuple[pl.LightningModule, 
     return module, status
 
 
+def config_key(cfg: DictConfig) -> str:
+    """Hash of the resolved config that decides a result (not paths, logger or display), and of
+    the package's code."""
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    for k in ("paths", "logger", "rerun", "threads"):
+        resolved.pop(k, None)
+    resolved.get("trainer", {}).pop("progress_bar", None)
+    resolved["code"] = code_hash()
+    blob = json.dumps(resolved, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def finished(out: Path, key: str) -> dict | None:
+    """The metrics already written in `out` for this config key, if any."""
+    path = out / "metrics.json"
+    if path.is_file():
+        metrics = json.loads(path.read_text())
+        if metrics.get("config_key") == key:
+            return metrics
+    return None
+
+
 def run(cfg: DictConfig) -> dict:
-    """Run one configuration; write its outputs under cfg.paths.output_dir; return its metrics."""
+    """Run one configuration; write its outputs under cfg.paths.output_dir; return its metrics.
+    A run whose metrics.json exists for the same config is skipped (`rerun=true` forces it)."""
     t0 = time.perf_counter()
     out = Path(cfg.paths.output_dir)
+    key = config_key(cfg)
+    if not cfg.get("rerun", False) and (done := finished(out, key)) is not None:
+        print(f"[deepad] skipped: results for this config exist in {out} (rerun=true to redo)")
+        return done
     out.mkdir(parents=True, exist_ok=True)
+    if cfg.get("threads"):
+        torch.set_num_threads(int(cfg.threads))  # e.g. 1 per job under hydra/launcher=joblib
     torch.manual_seed(int(cfg.seed))
     np.random.seed(int(cfg.seed))
     variant = cfg.features.name
@@ -94,6 +125,7 @@ def run(cfg: DictConfig) -> dict:
         seconds_features=t3 - t2,
         seconds_detect=t4 - t3,
         git_commit=git_commit(),
+        config_key=key,
     )
     title = (
         f"{cfg.dataset.name} nominal={list(cfg.dataset.nominal)} p={cfg.dataset.contamination} "
@@ -115,6 +147,7 @@ def run(cfg: DictConfig) -> dict:
     grid = report.extremes_grid(data.images, scores, data.record, out / "grid.png", title)
     metrics["seconds_total"] = time.perf_counter() - t0
     write_json(out / "metrics.json", metrics)
+    (out / "error.json").unlink(missing_ok=True)  # an earlier failure of this run is superseded
     if cfg.logger.name == "wandb":
         report.log_wandb(cfg.logger, resolved, metrics, {"grid": grid}, name=out.name)
     print(
@@ -122,3 +155,36 @@ def run(cfg: DictConfig) -> dict:
         f"| model {cache} | {metrics['seconds_total']:.1f}s -> {out}"
     )
     return metrics
+
+
+def run_recorded(cfg: DictConfig) -> dict | None:
+    """run(cfg) inside a sweep: a failure is written to error.json in the run's directory (message,
+    traceback, config) and printed, and the sweep goes on; `experiments/collect.py` lists it."""
+    try:
+        return run(cfg)
+    except Exception as err:  # noqa: BLE001 - every failure is recorded, then the sweep continues
+        out = Path(cfg.paths.output_dir)
+        record = {
+            "error": f"{type(err).__name__}: {err}",
+            "traceback": traceback.format_exc(),
+            "config_key": config_key(cfg),
+            "git_commit": git_commit(),
+        }
+        write_json(out / "error.json", record)
+        write_text(
+            out / "config.yaml",
+            OmegaConf.to_yaml(OmegaConf.create(OmegaConf.to_container(cfg, resolve=True))),
+        )
+        print(f"[deepad] FAILED: {record['error']} -> {out / 'error.json'}", file=sys.stderr)
+        return None
+
+
+def main(cfg: DictConfig) -> float:
+    """What `experiments/run.py` calls: a single run raises on error (exit code 1); a run inside a
+    multirun records its error and lets the sweep go on. Returns the AUROC (NaN if it failed)."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    multirun = HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+    metrics = run_recorded(cfg) if multirun else run(cfg)
+    return float("nan") if metrics is None else metrics["auroc"]
