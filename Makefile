@@ -52,7 +52,10 @@ test-all: data ## every test, slow ones too
 RESULTS := paper/results
 TABLES := paper/tables
 
-reproduce: data $(TABLES)/mnist_ovr.md $(TABLES)/clutter.md ## run the experiments, collect results, write tables (skips what is current)
+FIGURES := paper/figures
+FIGS := $(FIGURES)/heatmap_mnist_ovr.png $(FIGURES)/clutter_mnist.png $(FIGURES)/examples.png
+
+reproduce: data $(TABLES)/mnist_ovr.md $(TABLES)/clutter.md $(FIGS) ## run the experiments, collect results, write tables and figures (skips what is current)
 	@cat $(TABLES)/mnist_ovr.md $(TABLES)/clutter.md
 
 $(RESULTS)/mnist_ovr.csv: $(SRC) | data
@@ -70,6 +73,15 @@ $(RESULTS)/clutter_mnist.csv: $(SRC) | data
 
 $(TABLES)/clutter.md: $(RESULTS)/clutter_mnist.csv $(TABLES)/tab_clutter.py
 	$(PY) $(TABLES)/tab_clutter.py $< $@ README.md
+
+$(FIGURES)/heatmap_mnist_ovr.png: $(RESULTS)/mnist_ovr.csv $(FIGURES)/fig_heatmap.py
+	$(PY) $(FIGURES)/fig_heatmap.py $< $@
+
+$(FIGURES)/clutter_mnist.png: $(RESULTS)/clutter_mnist.csv $(FIGURES)/fig_clutter.py
+	$(PY) $(FIGURES)/fig_clutter.py $< $@
+
+$(FIGURES)/examples.png: $(FIGURES)/fig_examples.py src/deepad/data/sets.py $(wildcard conf/dataset/*.yaml) | data
+	$(PY) $(FIGURES)/fig_examples.py $@ $(DATA)
 
 bench: data ## speed: Lightning vs a bare loop, and one MNIST run split into its steps
 	$(PY) experiments/bench.py

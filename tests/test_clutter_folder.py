@@ -181,3 +181,15 @@ def test_pretrained_runs_without_training(make_cfg):
         )
     )
     assert m["model_cache"] == "pretrained" and m["feature_dim"] == 1280 and m["seconds_train"] < 5
+
+
+def test_mask_opacity_keeps_dark_items_opaque():
+    item = np.zeros((1, 4, 4), np.uint8)
+    item[0, 1:3, 1:3] = 30  # a dark garment on an exactly black background
+    bg = np.ones((1, 4, 4))
+    masked = sets.paste(item, bg, strength=0.8, opacity="mask")
+    assert (masked[0, 1:3, 1:3] == 30).all() and (masked[0, 0] == round(0.8 * 255)).all()
+    bright = sets.paste(item, bg, strength=0.8, opacity="brightness")
+    assert (bright[0, 1:3, 1:3] > 30).all()  # brightness opacity lets the background through
+    with pytest.raises(ValueError, match="dataset.clutter.opacity='glass'"):
+        sets.paste(item, bg, 0.8, opacity="glass")

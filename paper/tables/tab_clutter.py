@@ -11,27 +11,19 @@ from pathlib import Path
 
 import pandas as pd
 
+from deepad.report import with_methods
 from deepad.store import write_between_markers, write_text
 
-NAMES = {
-    ("ae_h2o", "re"): "AE RE",
-    ("ae_h2o", "a1"): "AE A1",
-    ("ae_h2o", "a2"): "AE A2",
-    ("pretrained", "a1"): "EffNet-Lite0 A1",
-    ("pretrained", "a2"): "EffNet-Lite0 A2",
-    ("ae_h2o", "raw"): "raw pixels",
-}
 METRICS = {"auroc": "AUROC", "clutter_false_alarm_share": "clutter false-alarm share"}
 
 
 def tables(results: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """One table per metric: nominal class x method, with the mean over classes."""
-    keys = zip(results["model"], results["features"], strict=True)
-    results = results.assign(method=[NAMES.get(k, f"{k[0]} {k[1]}") for k in keys])
+    results, order = with_methods(results)
     out = {}
     for metric, label in METRICS.items():
         part = results.pivot_table(index="nominal", columns="method", values=metric, aggfunc="mean")
-        part = part[[c for c in NAMES.values() if c in part.columns]]
+        part = part[order]
         part.loc["mean"] = part.mean()
         out[label] = part
     return out

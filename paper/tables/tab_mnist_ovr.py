@@ -10,30 +10,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from deepad.report import with_methods
 from deepad.store import write_between_markers, write_text
-
-NAMES = {
-    ("ae_h2o", "re"): "AE RE",
-    ("ae_h2o", "a1"): "AE A1",
-    ("ae_h2o", "a2"): "AE A2",
-    ("dbn", "re"): "DBN RE",
-    ("dbn", "a1"): "DBN A1",
-    ("dbn", "a2"): "DBN A2",
-    ("dbn", "free_energy"): "DBN free energy",
-    ("ae_h2o", "raw"): "raw pixels",
-}
-
-
-def method(results: pd.DataFrame) -> pd.Series:
-    """(model, features) -> a column name; raw pixels use no model, whatever the run's model."""
-    keys = zip(results["model"], results["features"], strict=True)
-    return pd.Series([NAMES.get(k, f"{k[0]} {k[1]}") for k in keys], index=results.index)
 
 
 def table(results: pd.DataFrame) -> pd.DataFrame:
-    results = results.assign(method=method(results))
+    results, order = with_methods(results)
     auroc = results.pivot_table(index="nominal", columns="method", values="auroc", aggfunc="mean")
-    auroc = auroc[[c for c in NAMES.values() if c in auroc.columns]]
+    auroc = auroc[order]
     auroc.loc["mean"] = auroc.mean()
     scoring = results["seconds_total"] - results["seconds_train"]
     auroc.loc["seconds / run, excl. training"] = scoring.groupby(results["method"]).mean()

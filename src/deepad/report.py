@@ -13,9 +13,37 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
 from deepad.data.sets import EvalRecord  # noqa: E402
 from deepad.store import write_atomic  # noqa: E402
+
+# (model, features) -> the name of the method in tables and figures. Raw pixels use no model.
+METHOD_NAMES = {
+    ("ae_h2o", "re"): "AE RE",
+    ("ae_h2o", "a1"): "AE A1",
+    ("ae_h2o", "a2"): "AE A2",
+    ("dbn", "re"): "DBN RE",
+    ("dbn", "a1"): "DBN A1",
+    ("dbn", "a2"): "DBN A2",
+    ("dbn", "free_energy"): "DBN free energy",
+    ("pretrained", "a1"): "EffNet-Lite0 A1",
+    ("pretrained", "a2"): "EffNet-Lite0 A2",
+    ("ae_h2o", "raw"): "raw pixels",
+}
+
+
+def with_methods(results: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The collected results with a `method` column, only runs that finished, and the methods
+    present in their reading order."""
+    if "status" in results:
+        results = results[results["status"].fillna("ok") == "ok"]
+    keys = zip(results["model"], results["features"], strict=True)
+    names = [METHOD_NAMES.get(k, f"{k[0]} {k[1]}") for k in keys]
+    results = results.assign(method=names)
+    order = [m for m in METHOD_NAMES.values() if m in set(names)]
+    return results, order + sorted(set(names) - set(order))
+
 
 FRAME = {
     "nominal": (0.6, 0.6, 0.6),

@@ -169,18 +169,34 @@ def background(
     return crop.transpose(2, 0, 1)  # (C, H, W)
 
 
-def paste(image: np.ndarray, bg: np.ndarray, strength: float) -> np.ndarray:
-    """The object over a background by the "over" operator, reading the image as premultiplied by
-    an opacity equal to its brightness (MNIST-style: a bright object on black):
-    out = fg + (1 - alpha) * strength * bg. (C, H, W) uint8 + (C, H, W) float -> (C, H, W) uint8."""
+def paste(
+    image: np.ndarray, bg: np.ndarray, strength: float, opacity: str = "brightness"
+) -> np.ndarray:
+    """The object over a background, (C, H, W) uint8 + (C, H, W) float -> (C, H, W) uint8.
+
+    opacity `brightness` (MNIST: a bright stroke on black): the image is premultiplied by an
+    opacity equal to its brightness, out = fg + (1 - alpha) * strength * bg, so soft stroke edges
+    blend. `mask` (Fashion-MNIST: items of any shade on an exactly black background): every
+    non-zero pixel is opaque, out = fg where the object is, strength * bg elsewhere."""
     fg = image / 255.0
-    alpha = fg.max(0, keepdims=True)  # (1, H, W)
-    out = fg + (1.0 - alpha) * strength * bg
+    if opacity == "brightness":
+        alpha = fg.max(0, keepdims=True)  # (1, H, W)
+        out = fg + (1.0 - alpha) * strength * bg
+    elif opacity == "mask":
+        alpha = (image.max(0, keepdims=True) > 0).astype(np.float64)
+        out = alpha * fg + (1.0 - alpha) * strength * bg
+    else:
+        raise ValueError(f"dataset.clutter.opacity={opacity!r}: choose brightness or mask")
     return np.clip(np.rint(out * 255), 0, 255).astype(np.uint8)
 
 
 def add_clutter(
-    s: ImageSet, share: float, strength: float, textures: Sequence[str], seed: int
+    s: ImageSet,
+    share: float,
+    strength: float,
+    textures: Sequence[str],
+    seed: int,
+    opacity: str = "brightness",
 ) -> ImageSet:
     """Paste a share of the nominal images onto natural backgrounds; their group becomes
     `nominal_clutter`. Anomalies stay clean. Same seed, same images and backgrounds."""
@@ -193,7 +209,7 @@ def add_clutter(
     chosen = np.sort(rng.choice(nominal, size=round(share * len(nominal)), replace=False))
     images, groups = s.images.copy(), s.record.groups.astype(object)
     for i in chosen:
-        images[i] = paste(images[i], background(rng, textures, images.shape[1:]), strength)
+        images[i] = paste(images[i], background(rng, textures, images.shape[1:]), strength, opacity)
         groups[i] = "nominal_clutter"
     record = EvalRecord(s.record.is_anomaly, s.record.classes, groups.astype(str))
     return ImageSet(images=images, source_index=s.source_index, record=record)
@@ -225,8 +241,9 @@ def build(cfg) -> ImageSet:
     )
     clutter = cfg.get("clutter")
     if clutter:
+        opacity = clutter.get("opacity", "brightness")
         s = add_clutter(
-            s, float(clutter.share), float(clutter.strength), list(clutter.textures), int(cfg.seed)
+            s, clutter.share, clutter.strength, list(clutter.textures), int(cfg.seed), opacity
         )
     return s
 
