@@ -51,30 +51,30 @@ test-all: data ## every test, slow ones too
 # --- the paper ---------------------------------------------------------------------------------
 RESULTS := paper/results
 TABLES := paper/tables
-
 FIGURES := paper/figures
-FIGS := $(FIGURES)/heatmap_mnist_ovr.png $(FIGURES)/clutter_mnist.png $(FIGURES)/examples.png
+TABS := $(TABLES)/ovr.md $(TABLES)/wilcoxon.md $(TABLES)/published.md $(TABLES)/clutter.md
+FIGS := $(FIGURES)/heatmap_ovr.png $(FIGURES)/clutter_mnist.png $(FIGURES)/examples.png
 
-reproduce: data $(TABLES)/mnist_ovr.md $(TABLES)/clutter.md $(FIGS) ## run the experiments, collect results, write tables and figures (skips what is current)
-	@cat $(TABLES)/mnist_ovr.md $(TABLES)/clutter.md
+reproduce: data $(TABS) $(FIGS) ## run the experiments, collect results, write tables and figures (skips what is current)
+	@cat $(TABS)
 
-$(RESULTS)/mnist_ovr.csv: $(SRC) | data
-	$(PY) experiments/run.py -m +experiment=mnist_ovr
-	$(PY) experiments/run.py -m +experiment=mnist_ovr_dbn
-	$(PY) experiments/collect.py outputs/sweeps/mnist_ovr outputs/sweeps/mnist_ovr_dbn $@
-
-$(TABLES)/mnist_ovr.md: $(RESULTS)/mnist_ovr.csv $(TABLES)/tab_mnist_ovr.py
-	$(PY) $(TABLES)/tab_mnist_ovr.py $< $@ README.md
+$(RESULTS)/ovr.csv: $(SRC) | data
+	$(PY) experiments/run.py -m +experiment=ovr
+	$(PY) experiments/run.py -m +experiment=ovr_dbn
+	$(PY) experiments/collect.py outputs/sweeps/ovr outputs/sweeps/ovr_dbn $@
 
 $(RESULTS)/clutter_mnist.csv: $(SRC) | data
 	$(PY) experiments/run.py -m +experiment=clutter_mnist
 	$(PY) experiments/run.py -m +experiment=clutter_mnist_pretrained
 	$(PY) experiments/collect.py outputs/sweeps/clutter_mnist outputs/sweeps/clutter_mnist_pretrained $@
 
-$(TABLES)/clutter.md: $(RESULTS)/clutter_mnist.csv $(TABLES)/tab_clutter.py
-	$(PY) $(TABLES)/tab_clutter.py $< $@ README.md
+$(TABLES)/%.md: $(TABLES)/tab_%.py
+	$(PY) $< $(filter %.csv,$^) $@ README.md
 
-$(FIGURES)/heatmap_mnist_ovr.png: $(RESULTS)/mnist_ovr.csv $(FIGURES)/fig_heatmap.py
+$(TABLES)/ovr.md $(TABLES)/wilcoxon.md $(TABLES)/published.md: $(RESULTS)/ovr.csv
+$(TABLES)/clutter.md: $(RESULTS)/clutter_mnist.csv
+
+$(FIGURES)/heatmap_ovr.png: $(RESULTS)/ovr.csv $(FIGURES)/fig_heatmap.py
 	$(PY) $(FIGURES)/fig_heatmap.py $< $@
 
 $(FIGURES)/clutter_mnist.png: $(RESULTS)/clutter_mnist.csv $(FIGURES)/fig_clutter.py

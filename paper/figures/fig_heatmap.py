@@ -1,6 +1,6 @@
-"""Figure: AUROC per nominal class and method (MNIST one-vs-rest, p = 0.1), a seaborn heatmap.
+"""Figure: AUROC per nominal class and method (one-vs-rest, p = 0.1), a seaborn heatmap per data set.
 
-`python paper/figures/fig_heatmap.py paper/results/mnist_ovr.csv OUT.png`; reads only the results.
+`python paper/figures/fig_heatmap.py paper/results/ovr.csv OUT.png`; reads only the results.
 """
 
 import sys
@@ -17,14 +17,10 @@ from deepad.report import with_methods  # noqa: E402
 from deepad.store import write_atomic  # noqa: E402
 
 
-def main() -> None:
-    src, out = Path(sys.argv[1]), Path(sys.argv[2])
-    results = pd.read_csv(src)
-    results, order = with_methods(results)
+def heatmap(results: pd.DataFrame, order: list[str], dataset: str, ax: plt.Axes) -> None:
     grid = results.pivot_table(index="method", columns="nominal", values="auroc", aggfunc="mean")
     grid = grid.loc[order]
     grid["mean"] = grid.mean(axis=1)
-    fig, ax = plt.subplots(figsize=(9, 4))
     sns.heatmap(
         grid,
         annot=True,
@@ -36,7 +32,20 @@ def main() -> None:
         cbar_kws={"label": "AUROC"},
     )
     p = results["contamination"].iloc[0]
-    ax.set(xlabel="nominal digit", ylabel="", title=f"MNIST one-vs-rest, p = {p}: AUROC per class")
+    ax.set(
+        xlabel="nominal class", ylabel="", title=f"{dataset} one-vs-rest, p = {p}: AUROC per class"
+    )
+
+
+def main() -> None:
+    src, out = Path(sys.argv[1]), Path(sys.argv[2])
+    results = pd.read_csv(src)
+    results, order = with_methods(results)
+    datasets = list(results["dataset"].unique())
+    fig, axes = plt.subplots(len(datasets), 1, figsize=(9, 4 * len(datasets)), squeeze=False)
+    for ax, dataset in zip(axes[:, 0], datasets, strict=True):
+        part = results[results["dataset"] == dataset]
+        heatmap(part, [m for m in order if m in set(part["method"])], dataset, ax)
     fig.tight_layout()
     write_atomic(out, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
 

@@ -1,8 +1,8 @@
-"""Table: AUROC per nominal MNIST class, per method (AE and DBN: RE, A1, A2; DBN free energy;
-raw pixels), at p = 0.1.
+"""Table: AUROC per nominal class and method (AE and DBN: RE, A1, A2; DBN free energy; raw
+pixels), contaminated one-vs-rest at p = 0.1, one table per data set.
 
-`python paper/tables/tab_mnist_ovr.py RESULTS.csv OUT.md [README.md]` writes OUT.md and OUT.tex
-(and the table between README's `results:mnist_ovr` markers); reads only the collected results file.
+`python paper/tables/tab_ovr.py RESULTS.csv OUT.md [README.md]` writes OUT.md and OUT.tex (and the
+tables between README's `results:ovr` markers); reads only the collected results file.
 """
 
 import sys
@@ -40,21 +40,21 @@ def training_note(results: pd.DataFrame) -> str:
 def main() -> None:
     src, out = Path(sys.argv[1]), Path(sys.argv[2])
     results = pd.read_csv(src)
-    tab = table(results)
-    commit = ", ".join(sorted(results["git_commit"].astype(str).unique()))
+    commit = ", ".join(sorted(results["git_commit"].dropna().astype(str).unique()))
     md = (
-        f"AUROC, MNIST one-vs-rest, p = {results['contamination'].iloc[0]}, "
+        f"AUROC, contaminated one-vs-rest, p = {results['contamination'].iloc[0]}, "
         f"seed {results['seed'].iloc[0]}; A1, A2 and raw pixels scored by Isolation Forest "
-        f"(commit {commit})\n\n"
-        + tab.to_markdown(floatfmt=".3f")
-        + "\n\n"
-        + training_note(results)
-        + "\n"
+        f"(commit {commit})\n"
     )
+    latex = []
+    for dataset, part in results.groupby("dataset", sort=False):
+        tab = table(part)
+        md += f"\n**{dataset}**\n\n{tab.to_markdown(floatfmt='.3f')}\n\n{training_note(part)}\n"
+        latex.append(f"% {dataset}\n" + tab.to_latex(float_format="%.3f"))
     write_text(out, md)
-    write_text(out.with_suffix(".tex"), tab.to_latex(float_format="%.3f"))
+    write_text(out.with_suffix(".tex"), "\n".join(latex))
     if len(sys.argv) > 3:
-        write_between_markers(Path(sys.argv[3]), "results:mnist_ovr", md)
+        write_between_markers(Path(sys.argv[3]), "results:ovr", md)
 
 
 if __name__ == "__main__":
