@@ -55,7 +55,7 @@ def main() -> None:
     md = (
         f"Paired Wilcoxon signed-rank tests, AUROC over (nominal class, seed) pairs, one-vs-rest "
         f"p = {results['contamination'].iloc[0]}; wins = pairs where the first method scores higher\n\n"
-        + tab.to_markdown(floatfmt=".3g")
+        + tab.reset_index().to_markdown(index=False, floatfmt=".3g")
         + "\n"
     )
     write_text(out, md)
