@@ -23,6 +23,13 @@ TINY = (
 )  # 67 images, 100 steps: under a second
 
 
+def hydra_cli(cwd, *overrides: str) -> subprocess.CompletedProcess:
+    """experiments/run.py in a subprocess, as a user runs it, with W&B offline."""
+    env = {**os.environ, "WANDB_MODE": "offline", "PYTHONPATH": str(ROOT / "src")}
+    cmd = [sys.executable, str(ROOT / "experiments" / "run.py"), *overrides]
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+
+
 def test_run_writes_every_output(make_cfg, tmp_path):
     m = pipeline.run(make_cfg(*TINY, "features=a2"))
     out = tmp_path / "run"
@@ -90,10 +97,8 @@ def test_wandb_offline_run_is_written(make_cfg, tmp_path, monkeypatch):
 
 
 def test_hydra_multirun_trains_once(tmp_path):
-    env = {**os.environ, "WANDB_MODE": "offline", "PYTHONPATH": str(ROOT / "src")}
-    cmd = [
-        sys.executable,
-        str(ROOT / "experiments" / "run.py"),
+    done = hydra_cli(
+        tmp_path,
         "-m",
         "features=re,a1,a2",
         *TINY,
@@ -101,8 +106,7 @@ def test_hydra_multirun_trains_once(tmp_path):
         "trainer.progress_bar=false",
         f"paths.cache={tmp_path / 'cache'}",
         f"hydra.sweep.dir={tmp_path / 'sweep'}",
-    ]
-    done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     metrics = [
         json.loads(p.read_text()) for p in sorted((tmp_path / "sweep").rglob("metrics.json"))
@@ -113,15 +117,13 @@ def test_hydra_multirun_trains_once(tmp_path):
 
 
 def test_bad_contamination_from_the_command_line_fails_clearly(tmp_path):
-    cmd = [
-        sys.executable,
-        str(ROOT / "experiments" / "run.py"),
+    done = hydra_cli(
+        tmp_path,
         *TINY,
         "dataset.contamination=0.7",
         "logger=none",
         f"hydra.run.dir={tmp_path / 'r'}",
-    ]
-    done = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    )
     assert done.returncode != 0
     assert "contamination p=0.7 is out of range: need 0 < p <= 0.5" in done.stderr
 
@@ -167,11 +169,8 @@ def test_finished_run_is_skipped_and_rerun_forces(make_cfg, tmp_path, capsys):
 
 
 def test_sweep_records_a_failure_goes_on_and_resumes(tmp_path):
-    env = {**os.environ, "WANDB_MODE": "offline", "PYTHONPATH": str(ROOT / "src")}
     sweep = tmp_path / "sweep"
-    cmd = [
-        sys.executable,
-        str(ROOT / "experiments" / "run.py"),
+    args = (
         "-m",
         "dataset.contamination=0.7,0.1",
         *TINY,
@@ -180,35 +179,29 @@ def test_sweep_records_a_failure_goes_on_and_resumes(tmp_path):
         f"paths.cache={tmp_path / 'cache'}",
         f"hydra.sweep.dir={sweep}",
         "hydra.sweep.subdir=${hydra.job.override_dirname}",
-    ]
-    done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    )
+    done = hydra_cli(tmp_path, *args)
     assert done.returncode == 0, done.stderr[-3000:]
     errors = list(sweep.rglob("error.json"))
     assert len(errors) == 1 and "contamination p=0.7 is out of range" in errors[0].read_text()
     assert len(list(sweep.rglob("metrics.json"))) == 1  # the sweep went on past the failure
-    again = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    again = hydra_cli(tmp_path, *args)
     assert again.stdout.count("skipped: results for this config exist") == 1
-    collected = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "experiments" / "collect.py"),
-            str(sweep),
-            str(tmp_path / "r.csv"),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    collect = [
+        sys.executable,
+        str(ROOT / "experiments" / "collect.py"),
+        str(sweep),
+        str(tmp_path / "r.csv"),
+    ]
+    collected = subprocess.run(collect, capture_output=True, text=True)
     assert "2 runs, 1 failed" in collected.stdout
     table = pd.read_csv(tmp_path / "r.csv")
     assert sorted(table["status"]) == ["failed", "ok"]
 
 
 def test_joblib_launcher_runs_jobs_in_parallel_processes(tmp_path):
-    env = {**os.environ, "WANDB_MODE": "offline", "PYTHONPATH": str(ROOT / "src")}
-    cmd = [
-        sys.executable,
-        str(ROOT / "experiments" / "run.py"),
+    done = hydra_cli(
+        tmp_path,
         "-m",
         "hydra/launcher=joblib",
         "hydra.launcher.n_jobs=2",
@@ -219,8 +212,7 @@ def test_joblib_launcher_runs_jobs_in_parallel_processes(tmp_path):
         "trainer.progress_bar=false",
         f"paths.cache={tmp_path / 'cache'}",
         f"hydra.sweep.dir={tmp_path / 'sw'}",
-    ]
-    done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     metrics = [json.loads(p.read_text()) for p in (tmp_path / "sw").rglob("metrics.json")]
     assert len(metrics) == 2 and all(m["auroc"] > 0.5 for m in metrics)
