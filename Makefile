@@ -52,11 +52,14 @@ test-all: data ## every test, slow ones too
 RESULTS := paper/results
 TABLES := paper/tables
 FIGURES := paper/figures
-TABS := $(TABLES)/ovr.md $(TABLES)/wilcoxon.md $(TABLES)/published.md $(TABLES)/clutter.md
+TABS := $(TABLES)/ovr.md $(TABLES)/wilcoxon.md $(TABLES)/published.md $(TABLES)/clutter.md \
+	$(TABLES)/pretrained_size.md
+START := $(shell date +%s)
 FIGS := $(FIGURES)/heatmap_ovr.png $(FIGURES)/clutter_mnist.png $(FIGURES)/examples.png
 
 reproduce: data $(TABS) $(FIGS) ## run the experiments, collect results, write tables and figures (skips what is current)
 	@cat $(TABS)
+	@echo "make reproduce: $$(( $$(date +%s) - $(START) )) s wall time"
 
 $(RESULTS)/ovr.csv: $(SRC) | data
 	$(PY) experiments/run.py -m +experiment=ovr
@@ -68,11 +71,16 @@ $(RESULTS)/clutter_mnist.csv: $(SRC) | data
 	$(PY) experiments/run.py -m +experiment=clutter_mnist_pretrained
 	$(PY) experiments/collect.py outputs/sweeps/clutter_mnist outputs/sweeps/clutter_mnist_pretrained $@
 
+$(RESULTS)/pretrained_size.csv: $(SRC) | data
+	$(PY) experiments/run.py -m +experiment=pretrained_size
+	$(PY) experiments/collect.py outputs/sweeps/pretrained_size $@
+
 $(TABLES)/%.md: $(TABLES)/tab_%.py
 	$(PY) $< $(filter %.csv,$^) $@ README.md
 
 $(TABLES)/ovr.md $(TABLES)/wilcoxon.md $(TABLES)/published.md: $(RESULTS)/ovr.csv
 $(TABLES)/clutter.md: $(RESULTS)/clutter_mnist.csv
+$(TABLES)/pretrained_size.md: $(RESULTS)/pretrained_size.csv
 
 $(FIGURES)/heatmap_ovr.png: $(RESULTS)/ovr.csv $(FIGURES)/fig_heatmap.py
 	$(PY) $(FIGURES)/fig_heatmap.py $< $@

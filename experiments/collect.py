@@ -20,6 +20,7 @@ AXES = {
     "clutter_share": ("dataset", "clutter", "share"),
     "split": ("dataset", "split"),
     "model": ("model", "name"),
+    "input_size": ("model", "input_size"),
     "features": ("features", "name"),
     "detector": ("detector", "name"),
     "epochs": ("trainer", "max_epochs"),

@@ -1,0 +1,52 @@
+"""Table: EfficientNet-Lite0 input size against feature-extraction seconds, AUROC (A1, A2) and the
+clutter false-alarm share, on one clutter set (see conf/experiment/pretrained_size.yaml).
+
+`python paper/tables/tab_pretrained_size.py RESULTS.csv OUT.md [README.md]`; reads only the results.
+"""
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from deepad.store import write_between_markers, write_text
+
+
+def table(results: pd.DataFrame) -> pd.DataFrame:
+    results = results[results["status"].fillna("ok") == "ok"]
+    wide = results.pivot_table(
+        index="input_size",
+        columns="features",
+        values=["auroc", "clutter_false_alarm_share", "seconds_features"],
+    )
+    out = pd.DataFrame(
+        {
+            "feature seconds": wide[("seconds_features", "a1")],  # A2 reuses A1's forward pass
+            "A1 AUROC": wide[("auroc", "a1")],
+            "A2 AUROC": wide[("auroc", "a2")],
+            "A1 clutter false alarms": wide[("clutter_false_alarm_share", "a1")],
+            "A2 clutter false alarms": wide[("clutter_false_alarm_share", "a2")],
+        }
+    )
+    out.index.name = "input size (px)"
+    return out
+
+
+def main() -> None:
+    src, out = Path(sys.argv[1]), Path(sys.argv[2])
+    results = pd.read_csv(src)
+    first = results.iloc[0]
+    md = (
+        f"EfficientNet-Lite0 input size: clutter MNIST, nominal {first['nominal']}, n = {first['n']} "
+        f"images, 2-core CPU (commit {first['git_commit']})\n\n"
+        + table(results).to_markdown(floatfmt=".3f")
+        + "\n"
+    )
+    write_text(out, md)
+    write_text(out.with_suffix(".tex"), table(results).to_latex(float_format="%.3f"))
+    if len(sys.argv) > 3:
+        write_between_markers(Path(sys.argv[3]), "results:pretrained_size", md)
+
+
+if __name__ == "__main__":
+    main()
