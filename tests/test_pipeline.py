@@ -216,3 +216,42 @@ def test_joblib_launcher_runs_jobs_in_parallel_processes(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     metrics = [json.loads(p.read_text()) for p in (tmp_path / "sw").rglob("metrics.json")]
     assert len(metrics) == 2 and all(m["auroc"] > 0.5 for m in metrics)
+
+
+def test_slurm_launcher_config_composes():
+    from hydra import compose, initialize_config_dir
+
+    from conftest import CONF
+
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(
+            "config",
+            overrides=["hydra/launcher=slurm", "hydra.launcher.partition=cpu"],
+            return_hydra_config=True,
+        )
+    launcher = cfg.hydra.launcher
+    assert launcher._target_.endswith("submitit_launcher.SlurmLauncher")
+    assert (
+        launcher.partition == "cpu" and launcher.timeout_min == 60 and launcher.cpus_per_task == 2
+    )
+
+
+@pytest.mark.slow
+def test_submitit_local_runs_two_jobs(tmp_path):
+    done = hydra_cli(
+        tmp_path,
+        "-m",
+        "hydra/launcher=submitit_local",
+        "hydra.launcher.timeout_min=10",
+        "hydra.launcher.cpus_per_task=1",
+        "threads=1",
+        "features=re,raw",
+        *TINY,
+        "logger=none",
+        "trainer.progress_bar=false",
+        f"paths.cache={tmp_path / 'cache'}",
+        f"hydra.sweep.dir={tmp_path / 'sw'}",
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    metrics = [json.loads(p.read_text()) for p in (tmp_path / "sw").rglob("metrics.json")]
+    assert len(metrics) == 2 and all(m["auroc"] > 0.5 for m in metrics)
