@@ -199,25 +199,6 @@ def test_sweep_records_a_failure_goes_on_and_resumes(tmp_path):
     assert sorted(table["status"]) == ["failed", "ok"]
 
 
-def test_joblib_launcher_runs_jobs_in_parallel_processes(tmp_path):
-    done = hydra_cli(
-        tmp_path,
-        "-m",
-        "hydra/launcher=joblib",
-        "hydra.launcher.n_jobs=2",
-        "threads=1",
-        "features=re,raw",
-        *TINY,
-        "logger=none",
-        "trainer.progress_bar=false",
-        f"paths.cache={tmp_path / 'cache'}",
-        f"hydra.sweep.dir={tmp_path / 'sw'}",
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    metrics = [json.loads(p.read_text()) for p in (tmp_path / "sw").rglob("metrics.json")]
-    assert len(metrics) == 2 and all(m["auroc"] > 0.5 for m in metrics)
-
-
 def test_slurm_launcher_config_composes():
     from hydra import compose, initialize_config_dir
 
@@ -236,14 +217,26 @@ def test_slurm_launcher_config_composes():
     )
 
 
-@pytest.mark.slow
-def test_submitit_local_runs_two_jobs(tmp_path):
+LAUNCHERS = [
+    pytest.param(("hydra/launcher=joblib", "hydra.launcher.n_jobs=2"), id="joblib"),
+    pytest.param(
+        (
+            "hydra/launcher=submitit_local",
+            "hydra.launcher.timeout_min=10",
+            "hydra.launcher.cpus_per_task=1",
+        ),
+        id="submitit_local",
+        marks=pytest.mark.slow,
+    ),
+]
+
+
+@pytest.mark.parametrize("launcher", LAUNCHERS)
+def test_launcher_runs_jobs_in_separate_processes(tmp_path, launcher):
     done = hydra_cli(
         tmp_path,
         "-m",
-        "hydra/launcher=submitit_local",
-        "hydra.launcher.timeout_min=10",
-        "hydra.launcher.cpus_per_task=1",
+        *launcher,
         "threads=1",
         "features=re,raw",
         *TINY,
