@@ -5,10 +5,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 DATA := data
-SRC := $(shell find src conf -name '*.py' -o -name '*.yaml' 2>/dev/null) experiments/run.py experiments/collect.py
+SRC := $(shell find src conf -name '*.py' -o -name '*.yaml' 2>/dev/null) experiments/run.py
 export PYTHONHASHSEED := 0
 
-.PHONY: help install data test test-all lint format reproduce bench clean
+.PHONY: help install data test test-all lint format reproduce sweeps bench clean
 .DEFAULT_GOAL := help
 
 help: ## list the targets
@@ -48,48 +48,76 @@ test: data lint ## the test suite without the slow marker (~5 min on 2 cores)
 test-all: data ## every test, slow ones too
 	WANDB_MODE=offline $(PY) -m pytest -q
 
-# --- the paper ---------------------------------------------------------------------------------
-RESULTS := paper/results
-TABLES := paper/tables
-FIGURES := paper/figures
-TABS := $(TABLES)/ovr.md $(TABLES)/wilcoxon.md $(TABLES)/published.md $(TABLES)/clutter.md \
-	$(TABLES)/pretrained_size.md
+# --- the paper: make reproduce [PROFILE=quick] ------------------------------------------------
+# data -> one sweep per experiment (conf/experiment/*.yaml, axes from conf/profile/$(PROFILE).yaml)
+# -> collect -> figures -> tables -> paper.md. Every rule is keyed on its inputs: a second run does
+# nothing, and a run already done for the same config is skipped inside a sweep (killed = resumable).
+PROFILE ?= full
+JOBS ?= 2
+PAPER := $(if $(filter full,$(PROFILE)),paper,outputs/$(PROFILE)/paper)
+RESULTS := $(PAPER)/results
+TABLES := $(PAPER)/tables
+FIGURES := $(PAPER)/figures
+SWEEPS := outputs/sweeps/$(PROFILE)
+README_ARG := $(if $(filter full,$(PROFILE)),README.md)
+EXPERIMENTS := ugly_digits ovr ovr_dbn clutter_mnist clutter_mnist_pretrained pretrained_size
+PARALLEL_EXPERIMENTS := ugly_digits ovr ovr_dbn clutter_mnist
+PARALLEL := hydra/launcher=joblib hydra.launcher.n_jobs=$(JOBS) threads=1
+TABS := $(foreach t,ovr wilcoxon published ugly_digits clutter pretrained_size,$(TABLES)/$(t).md)
+FIGS := $(foreach f,ugly_digits auroc_vs_p heatmap_ovr roc clutter_mnist examples,$(FIGURES)/$(f).png)
 START := $(shell date +%s)
-FIGS := $(FIGURES)/heatmap_ovr.png $(FIGURES)/clutter_mnist.png $(FIGURES)/examples.png
+COLLECT := $(PY) experiments/collect.py
 
-reproduce: data $(TABS) $(FIGS) ## run the experiments, collect results, write tables and figures (skips what is current)
-	@cat $(TABS)
-	@echo "make reproduce: $$(( $$(date +%s) - $(START) )) s wall time"
+reproduce: data $(PAPER)/paper.md ## the paper: sweeps, results, figures, tables, paper.md [PROFILE=quick]
+	@cat $(TABLES)/ovr.md
+	@cat $(SWEEPS)/*.done
+	@echo "make reproduce PROFILE=$(PROFILE): $$(( $$(date +%s) - $(START) )) s wall time"
 
-$(RESULTS)/ovr.csv: $(SRC) | data
-	$(PY) experiments/run.py -m +experiment=ovr
-	$(PY) experiments/run.py -m +experiment=ovr_dbn
-	$(PY) experiments/collect.py outputs/sweeps/ovr outputs/sweeps/ovr_dbn $@
+sweeps: data $(EXPERIMENTS:%=$(SWEEPS)/%.done) ## only the experiment sweeps of PROFILE
 
-$(RESULTS)/clutter_mnist.csv: $(SRC) | data
-	$(PY) experiments/run.py -m +experiment=clutter_mnist
-	$(PY) experiments/run.py -m +experiment=clutter_mnist_pretrained
-	$(PY) experiments/collect.py outputs/sweeps/clutter_mnist outputs/sweeps/clutter_mnist_pretrained $@
+# The autoencoder / DBN sweeps run JOBS jobs at once, one torch thread each (cores = JOBS x 1).
+$(SWEEPS)/%.done: $(SRC) | data
+	@mkdir -p $(@D)
+	t=$$(date +%s) && $(PY) experiments/run.py -m profile=$(PROFILE) +experiment=$* \
+	  $(if $(filter $*,$(PARALLEL_EXPERIMENTS)),$(PARALLEL)) && \
+	  echo "sweep $*: $$(( $$(date +%s) - t )) s, $$(find $(SWEEPS)/$* -name metrics.json | wc -l) runs" > $@.part && mv $@.part $@
 
-$(RESULTS)/pretrained_size.csv: $(SRC) | data
-	$(PY) experiments/run.py -m +experiment=pretrained_size
-	$(PY) experiments/collect.py outputs/sweeps/pretrained_size $@
+# Collect: a CSV row per run; --scores / --extremes also keep the per-image scores and the
+# good / median / ugly images of the runs a figure draws (paper/results/*_scores.csv.gz, *_extremes.npz).
+$(RESULTS)/ovr.csv: $(SWEEPS)/ovr.done $(SWEEPS)/ovr_dbn.done experiments/collect.py
+	$(COLLECT) $(SWEEPS)/ovr $(SWEEPS)/ovr_dbn $@ --scores "nominal == '7' and contamination == 0.1 and seed == 0"
 
-$(TABLES)/%.md: $(TABLES)/tab_%.py
-	$(PY) $< $(filter %.csv,$^) $@ README.md
+$(RESULTS)/ugly_digits.csv: $(SWEEPS)/ugly_digits.done experiments/collect.py
+	$(COLLECT) $(SWEEPS)/ugly_digits $@ --scores "seed >= 0" --extremes "seed == 0"
+
+$(RESULTS)/clutter_mnist.csv: $(SWEEPS)/clutter_mnist.done $(SWEEPS)/clutter_mnist_pretrained.done experiments/collect.py
+	$(COLLECT) $(SWEEPS)/clutter_mnist $(SWEEPS)/clutter_mnist_pretrained $@ --extremes "seed == 0 and nominal == '7'"
+
+$(RESULTS)/pretrained_size.csv: $(SWEEPS)/pretrained_size.done experiments/collect.py
+	$(COLLECT) $(SWEEPS)/pretrained_size $@
+
+# One script per table (Markdown + LaTeX; the full profile also fills README's results markers)
+# and one per figure, each reading only the results files named here.
+$(TABLES)/%.md: paper/tables/tab_%.py
+	$(PY) $< $(filter %.csv,$^) $@ $(README_ARG)
 
 $(TABLES)/ovr.md $(TABLES)/wilcoxon.md $(TABLES)/published.md: $(RESULTS)/ovr.csv
+$(TABLES)/ugly_digits.md: $(RESULTS)/ugly_digits.csv
 $(TABLES)/clutter.md: $(RESULTS)/clutter_mnist.csv
 $(TABLES)/pretrained_size.md: $(RESULTS)/pretrained_size.csv
 
-$(FIGURES)/heatmap_ovr.png: $(RESULTS)/ovr.csv $(FIGURES)/fig_heatmap.py
-	$(PY) $(FIGURES)/fig_heatmap.py $< $@
+$(FIGURES)/%.png: paper/figures/fig_%.py
+	$(PY) $< $(filter %.csv,$^) $@
 
-$(FIGURES)/clutter_mnist.png: $(RESULTS)/clutter_mnist.csv $(FIGURES)/fig_clutter.py
-	$(PY) $(FIGURES)/fig_clutter.py $< $@
+$(FIGURES)/auroc_vs_p.png $(FIGURES)/heatmap_ovr.png $(FIGURES)/roc.png: $(RESULTS)/ovr.csv
+$(FIGURES)/ugly_digits.png: $(RESULTS)/ugly_digits.csv
+$(FIGURES)/clutter_mnist.png: $(RESULTS)/clutter_mnist.csv
 
-$(FIGURES)/examples.png: $(FIGURES)/fig_examples.py src/deepad/data/sets.py $(wildcard conf/dataset/*.yaml) | data
-	$(PY) $(FIGURES)/fig_examples.py $@ $(DATA)
+$(FIGURES)/examples.png: paper/figures/fig_examples.py src/deepad/data/sets.py $(wildcard conf/dataset/*.yaml) | data
+	$(PY) $< $@ $(DATA)
+
+$(PAPER)/paper.md: paper/write_paper.py paper/paper.in.md $(TABS) $(FIGS)
+	$(PY) $< paper/paper.in.md $(RESULTS) $(TABLES) $@
 
 bench: data ## speed: Lightning vs a bare loop, and one MNIST run split into its steps
 	$(PY) experiments/bench.py

@@ -66,5 +66,5 @@ def test_wilcoxon_and_published_tables(results, tmp_path):
 
 
 def test_heatmap_figure_is_written(results, tmp_path):
-    _script("paper/figures/fig_heatmap.py", results, tmp_path / "h.png")
+    _script("paper/figures/fig_heatmap_ovr.py", results, tmp_path / "h.png")
     assert (tmp_path / "h.png").read_bytes()[:4] == b"\x89PNG"

@@ -125,7 +125,7 @@ def test_bad_contamination_from_the_command_line_fails_clearly(tmp_path):
         f"hydra.run.dir={tmp_path / 'r'}",
     )
     assert done.returncode != 0
-    assert "contamination p=0.7 is out of range: need 0 < p <= 0.5" in done.stderr
+    assert "contamination p=0.7 is out of range: need 0 <= p <= 0.5" in done.stderr
 
 
 @pytest.mark.parametrize("model", ["ae_dense", "ae_conv"])

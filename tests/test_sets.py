@@ -41,9 +41,15 @@ def test_cap_limits_nominal(blobs):
     assert (~s.record.is_anomaly).sum() == 50 and s.record.is_anomaly.sum() == 50
 
 
-@pytest.mark.parametrize("p", [0.0, -0.1, 0.51, 1.0])
+def test_p_zero_is_the_clean_nominal_set(blobs):
+    s = sets.contaminate(*blobs, nominal=[0, 1], anomaly=None, p=0.0, seed=0)
+    assert not s.record.is_anomaly.any() and set(s.record.classes) == {0, 1}
+    assert len(s) == np.isin(blobs[1], [0, 1]).sum()
+
+
+@pytest.mark.parametrize("p", [-0.1, 0.51, 1.0])
 def test_bad_p_is_a_clear_error(blobs, p):
-    with pytest.raises(ValueError, match=r"contamination p=.* out of range: need 0 < p <= 0.5"):
+    with pytest.raises(ValueError, match=r"contamination p=.* out of range: need 0 <= p <= 0.5"):
         sets.contaminate(*blobs, nominal=[0], anomaly=None, p=p, seed=0)
 
 

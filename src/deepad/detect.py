@@ -62,16 +62,18 @@ def score(features: np.ndarray, cfg) -> np.ndarray:
 def evaluate(scores: np.ndarray, record: EvalRecord) -> dict[str, float]:
     """AUROC and average precision of scores against the hidden anomaly flags; on a clutter set
     also the clutter false-alarm share (share of `nominal_clutter` among the k top-scored, k = number
-    of anomalies) and the AUROC of anomalies against the cluttered nominal images only."""
+    of anomalies) and the AUROC of anomalies against the cluttered nominal images only.
+    A set without anomalies (p = 0, the ugly-digits setting) has no AUROC or AP: NaN."""
     y = record.is_anomaly.astype(int)
+    both = 0 < y.sum() < len(y)
     out = {
-        "auroc": float(roc_auc_score(y, scores)),
-        "ap": float(average_precision_score(y, scores)),
+        "auroc": float(roc_auc_score(y, scores)) if both else float("nan"),
+        "ap": float(average_precision_score(y, scores)) if both else float("nan"),
         "n": int(len(y)),
         "n_anomalies": int(y.sum()),
     }
     clutter = record.groups == "nominal_clutter"
-    if clutter.any():
+    if clutter.any() and both:
         top = np.argsort(-scores, kind="stable")[: out["n_anomalies"]]
         keep = clutter | record.is_anomaly
         out.update(

@@ -6,6 +6,7 @@ the model and the detector are fit on the contaminated set and score that same s
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import sys
@@ -22,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from deepad import detect, features, models, report
 from deepad.data import sets
 from deepad.models import training
-from deepad.store import code_hash, git_commit, write_atomic, write_json, write_text
+from deepad.store import code_hash, git_commit, write_atomic, write_json, write_npz, write_text
 
 _FITTED: dict[str, pl.LightningModule] = {}  # this process's fitted models, by cache key
 
@@ -48,14 +49,19 @@ def fitted_model(cfg: DictConfig, x: torch.Tensor) -> tuple[pl.LightningModule, 
     module = models.build(cfg.model, tuple(x.shape[1:]))
     if getattr(module, "pretrained", False):  # frozen weights from a package: nothing to fit
         status = "pretrained"
-    elif path.is_file():
-        module.net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-        status = "hit"
     else:
-        training.fit(module, x, cfg.trainer, int(cfg.seed))
-        module.net.cpu()
-        write_atomic(path, lambda tmp: torch.save(module.net.state_dict(), tmp))
-        status = "miss"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path.with_suffix(".lock"), "w") as lock:  # parallel jobs: one trains, rest wait
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if path.is_file():
+                state = torch.load(path, map_location="cpu", weights_only=True)
+                module.net.load_state_dict(state)
+                status = "hit"
+            else:
+                training.fit(module, x, cfg.trainer, int(cfg.seed))
+                module.net.cpu()
+                write_atomic(path, lambda tmp: torch.save(module.net.state_dict(), tmp))
+                status = "miss"
     module.eval()
     _FITTED[key] = module
     return module, status
@@ -65,7 +71,7 @@ def config_key(cfg: DictConfig) -> str:
     """Hash of the resolved config that decides a result (not paths, logger or display), and of
     the package's code."""
     resolved = OmegaConf.to_container(cfg, resolve=True)
-    for k in ("paths", "logger", "rerun", "threads"):
+    for k in ("paths", "logger", "rerun", "threads", "profile"):
         resolved.pop(k, None)
     resolved.get("trainer", {}).pop("progress_bar", None)
     resolved["code"] = code_hash()
@@ -144,6 +150,8 @@ def run(cfg: DictConfig) -> dict:
         }
     )
     write_atomic(out / "scores.csv", lambda tmp: frame.to_csv(tmp, index=False))
+    picks = report.extremes(data.images, scores, data.record)
+    write_npz(out / "extremes.npz", picks)
     grid = report.extremes_grid(data.images, scores, data.record, out / "grid.png", title)
     metrics["seconds_total"] = time.perf_counter() - t0
     write_json(out / "metrics.json", metrics)

@@ -68,6 +68,24 @@ def tile(images: np.ndarray, groups: np.ndarray, cols: int = 8, pad: int = 2) ->
     return out
 
 
+def extremes(
+    images: np.ndarray, scores: np.ndarray, record: EvalRecord, k: int = 16
+) -> dict[str, np.ndarray]:
+    """The k most anomalous ("ugly"), k median and k most normal ("good") images of a run, as in the
+    H2O tutorial's ugly digits, with their scores and evaluation groups: what the paper's figures
+    draw without the data set. Arrays stacked as (3, k, ...) in the order ugly, median, good."""
+    order = np.argsort(-scores, kind="stable")  # most anomalous first
+    k = min(k, len(order) // 3)
+    mid = len(order) // 2 - k // 2
+    picks = np.stack([order[:k], order[mid : mid + k], order[::-1][:k]])  # (3, k)
+    return {
+        "images": images[picks],  # (3, k, C, H, W) uint8
+        "scores": scores[picks],  # (3, k)
+        "groups": record.groups[picks].astype(str),  # (3, k)
+        "rank": np.stack([np.arange(k), np.arange(mid, mid + k), len(order) - 1 - np.arange(k)]),
+    }
+
+
 def extremes_grid(
     images: np.ndarray, scores: np.ndarray, record: EvalRecord, path: Path, title: str, n: int = 32
 ) -> Path:

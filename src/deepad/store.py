@@ -12,6 +12,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -37,6 +39,16 @@ def write_atomic(path: Path, write: Callable[[str], None]) -> Path:
 
 def write_text(path: Path, text: str) -> Path:
     return write_atomic(path, lambda tmp: Path(tmp).write_text(text))
+
+
+def write_npz(path: Path, arrays: dict) -> Path:
+    """Compressed .npz, atomically (through a file object: numpy would rename a bare path)."""
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **arrays)
+
+    return write_atomic(path, write)
 
 
 def write_json(path: Path, obj: object) -> Path:

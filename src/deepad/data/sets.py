@@ -47,8 +47,9 @@ class ImageSet:
 
 
 def n_anomalies(n_nominal: int, p: float) -> int:
-    """Number of anomalies so that anomalies / (nominal + anomalies) = p (rounded, at least 1)."""
-    return max(1, round(p * n_nominal / (1.0 - p)))
+    """Number of anomalies so that anomalies / (nominal + anomalies) = p (rounded, at least 1;
+    none for p = 0)."""
+    return 0 if p == 0 else max(1, round(p * n_nominal / (1.0 - p)))
 
 
 def contaminate(
@@ -60,17 +61,22 @@ def contaminate(
     seed: int,
     cap: int | None = None,
 ) -> ImageSet:
-    """Contaminated set from labelled images (N, H, W) or (N, C, H, W); see the module docstring."""
-    if not 0.0 < p <= 0.5:
+    """Contaminated set from labelled images (N, H, W) or (N, C, H, W); see the module docstring.
+    p = 0 gives a clean set of the nominal classes only (the H2O "ugly digits" setting)."""
+    if not 0.0 <= p <= 0.5:
         raise ValueError(
-            f"contamination p={p} is out of range: need 0 < p <= 0.5 (dataset.contamination)"
+            f"contamination p={p} is out of range: need 0 <= p <= 0.5 (dataset.contamination)"
         )
     known = sorted(np.unique(labels).tolist())
     nominal = sorted(int(c) for c in nominal)
     anomaly = (
         sorted(set(known) - set(nominal)) if anomaly is None else sorted(int(c) for c in anomaly)
     )
+    if p == 0:
+        anomaly = []
     for name, cls in (("nominal", nominal), ("anomaly", anomaly)):
+        if name == "anomaly" and p == 0:
+            continue
         unknown = [c for c in cls if c not in known]
         if unknown or not cls:
             raise ValueError(
@@ -90,7 +96,7 @@ def contaminate(
         raise ValueError(
             f"p={p} needs {k} anomalies but classes {anomaly} have only {len(anom_pool)}"
         )
-    anom_idx = rng.choice(anom_pool, size=k, replace=False)
+    anom_idx = rng.choice(anom_pool, size=k, replace=False) if k else np.empty(0, np.int64)
     idx = rng.permutation(np.concatenate([nom_idx, anom_idx]))  # order carries no label
     is_anom = np.isin(labels[idx], anomaly)
     imgs = images[idx]

@@ -1,7 +1,7 @@
 """Figure: background clutter on MNIST: per method, AUROC and the clutter false-alarm share (share
 of cluttered nominal images among the k top-scored), one point per nominal class, bars = mean.
 
-`python paper/figures/fig_clutter.py paper/results/clutter_mnist.csv OUT.png`; reads only the results.
+`python paper/figures/fig_clutter_mnist.py paper/results/clutter_mnist.csv OUT.png`; reads only the results.
 """
 
 import sys

@@ -1,6 +1,6 @@
 """Figure: AUROC per nominal class and method (one-vs-rest, p = 0.1), a seaborn heatmap per data set.
 
-`python paper/figures/fig_heatmap.py paper/results/ovr.csv OUT.png`; reads only the results.
+`python paper/figures/fig_heatmap_ovr.py paper/results/ovr.csv OUT.png`; reads only the results.
 """
 
 import sys
