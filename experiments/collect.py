@@ -1,17 +1,22 @@
 """Collect a sweep's runs into one CSV, a row per run: config axes, metrics, timings, git commit.
 
-`python experiments/collect.py SWEEP_DIR [SWEEP_DIR ...] OUT.csv` reads SWEEP_DIR/**/metrics.json
-and the config.yaml beside each (written by deepad.pipeline.run); nothing else.
+`python experiments/collect.py SWEEP_DIR [SWEEP_DIR ...] OUT.csv [--scores Q] [--extremes Q]` reads
+SWEEP_DIR/**/metrics.json (or error.json) and the config.yaml beside each (written by
+deepad.pipeline.run); nothing else. For the finished runs that match the pandas query Q it also keeps
+the per-image scores (OUT_scores.csv.gz: run_dir, index, score, is_anomaly, group, class) or the
+good / median / ugly images (OUT_extremes.npz: run_dir (R,), images (R, 3, k, C, H, W), scores and
+groups (R, 3, k)), so that the paper's figures read `paper/results/` only.
 """
 
+import argparse
 import json
-import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
-from deepad.store import write_atomic
+from deepad.store import write_atomic, write_npz
 
 AXES = {
     "dataset": ("dataset", "name"),
@@ -54,9 +59,53 @@ def collect(sweep_dirs: list[Path]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def selected(frame: pd.DataFrame, query: str) -> pd.DataFrame:
+    rows = frame[frame["status"] == "ok"].query(query)
+    if rows.empty:
+        raise SystemExit(
+            f"no finished run matches {query!r}: check the query's column names/values"
+        )
+    return rows
+
+
+def scores(frame: pd.DataFrame, query: str) -> pd.DataFrame:
+    """The scores.csv of each selected run, stacked, with its run_dir (the CSV's key)."""
+    parts = []
+    for run_dir in selected(frame, query)["run_dir"]:
+        part = pd.read_csv(Path(run_dir) / "scores.csv")
+        part["score"] = part["score"].map(lambda v: float(f"{v:.6g}"))
+        parts.append(part.assign(run_dir=run_dir))
+    return pd.concat(parts, ignore_index=True)
+
+
+def extremes(frame: pd.DataFrame, query: str) -> dict[str, np.ndarray]:
+    """The extremes.npz of each selected run, stacked along a first axis (R, ...)."""
+    run_dirs = list(selected(frame, query)["run_dir"])
+    loaded = [np.load(Path(d) / "extremes.npz") for d in run_dirs]
+    stacked = {key: np.stack([z[key] for z in loaded]) for key in loaded[0].files}
+    return {"run_dir": np.array(run_dirs), **stacked}
+
+
 def main() -> None:
-    *sweep_dirs, out = map(Path, sys.argv[1:])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("paths", nargs="+", type=Path, help="SWEEP_DIR [SWEEP_DIR ...] OUT.csv")
+    parser.add_argument("--scores", help="pandas query: keep these runs' per-image scores")
+    parser.add_argument("--extremes", help="pandas query: keep these runs' good/median/ugly images")
+    args = parser.parse_args()
+    *sweep_dirs, out = args.paths
+    if not sweep_dirs or out.suffix != ".csv":
+        parser.error("give one or more sweep directories, then the OUT.csv to write")
     frame = collect(sweep_dirs)
+    stem = out.with_suffix("")
+    if args.scores:
+        table = scores(frame, args.scores)
+        path = Path(f"{stem}_scores.csv.gz")
+        write_atomic(path, lambda tmp: table.to_csv(tmp, index=False, compression="gzip"))
+        print(f"kept the scores of {table['run_dir'].nunique()} runs -> {path}")
+    if args.extremes:
+        arrays = extremes(frame, args.extremes)
+        write_npz(Path(f"{stem}_extremes.npz"), arrays)
+        print(f"kept the extremes of {len(arrays['run_dir'])} runs -> {stem}_extremes.npz")
     write_atomic(out, lambda tmp: frame.to_csv(tmp, index=False))
     failed = frame[frame["status"] == "failed"]
     print(

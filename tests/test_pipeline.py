@@ -55,6 +55,17 @@ def test_run_writes_every_output(make_cfg, tmp_path):
     assert (out / "grid.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     resolved = yaml.safe_load((out / "config.yaml").read_text())
     assert resolved["dataset"]["nominal"] == [0] and resolved["features"]["name"] == "a2"
+    kept = np.load(out / "extremes.npz")  # ugly / median / good, 16 each (67 // 3 >= 16)
+    assert kept["images"].shape == (3, 16, 1, 28, 28) and kept["scores"].shape == (3, 16)
+    assert kept["scores"][0].min() >= kept["scores"][1].max() >= kept["scores"][2].max()
+    assert (kept["rank"][0] == np.arange(16)).all()
+
+
+def test_p_zero_scores_a_clean_set_without_auroc(make_cfg, tmp_path):
+    m = pipeline.run(make_cfg(*TINY, "dataset.nominal=[0,1]", "dataset.contamination=0"))
+    assert m["n"] == 120 and m["n_anomalies"] == 0 and np.isnan(m["auroc"])
+    kept = np.load(tmp_path / "run" / "extremes.npz")
+    assert set(kept["groups"].ravel()) == {"nominal"}
 
 
 def test_synthetic_anomalies_are_found(make_cfg):
@@ -192,11 +203,43 @@ def test_sweep_records_a_failure_goes_on_and_resumes(tmp_path):
         str(ROOT / "experiments" / "collect.py"),
         str(sweep),
         str(tmp_path / "r.csv"),
+        "--scores=contamination == 0.1",
+        "--extremes=features == 'raw'",
     ]
     collected = subprocess.run(collect, capture_output=True, text=True)
-    assert "2 runs, 1 failed" in collected.stdout
+    assert "2 runs, 1 failed" in collected.stdout, collected.stderr[-2000:]
     table = pd.read_csv(tmp_path / "r.csv")
     assert sorted(table["status"]) == ["failed", "ok"]
+    scores = pd.read_csv(tmp_path / "r_scores.csv.gz")  # the finished run's 67 image scores
+    assert len(scores) == 67 and set(scores["run_dir"]) == set(
+        table["run_dir"][table["status"] == "ok"]
+    )
+    kept = np.load(tmp_path / "r_extremes.npz")
+    assert kept["images"].shape == (1, 3, 16, 1, 28, 28) and len(kept["run_dir"]) == 1
+    bad = subprocess.run([*collect[:4], "--scores=seed == 99"], capture_output=True, text=True)
+    assert bad.returncode != 0 and "no finished run matches 'seed == 99'" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("profile", "classes", "ps", "seeds", "epochs"),
+    [("full", 10, 4, 3, 30), ("quick", 2, 1, 1, 10)],
+)
+def test_profiles_set_the_experiment_matrix(profile, classes, ps, seeds, epochs):
+    from hydra import compose, initialize_config_dir
+
+    from conftest import CONF
+
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(
+            "config", overrides=["+experiment=ovr", f"profile={profile}"], return_hydra_config=True
+        )
+    params = cfg.hydra.sweeper.params
+    assert len(params["dataset.nominal"].split("],[")) == classes
+    assert len(str(params["dataset.contamination"]).split(",")) == ps
+    assert len(str(params["seed"]).split(",")) == seeds
+    assert list(params)[0] == "features"  # slowest axis: the re runs train every model first
+    assert cfg.hydra.sweep.dir == f"outputs/sweeps/{profile}/ovr"
+    assert cfg.trainer.max_epochs == epochs
 
 
 def test_slurm_launcher_config_composes():

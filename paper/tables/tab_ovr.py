@@ -1,5 +1,7 @@
-"""Table: AUROC per nominal class and method (AE and DBN: RE, A1, A2; DBN free energy; raw
-pixels), contaminated one-vs-rest at p = 0.1, one table per data set.
+"""Table: mean ± std of AUROC and AP per method (AE and DBN: RE, A1, A2; DBN free energy; raw
+pixels) for each data set and contamination rate p, contaminated one-vs-rest. The mean is over the
+nominal classes and seeds; the std is over seeds of the per-seed class mean (a seed redraws the
+anomalies and reinitialises the networks).
 
 `python paper/tables/tab_ovr.py RESULTS.csv OUT.md [README.md]` writes OUT.md and OUT.tex (and the
 tables between README's `results:ovr` markers); reads only the collected results file.
@@ -8,49 +10,59 @@ tables between README's `results:ovr` markers); reads only the collected results
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from deepad.report import with_methods
 from deepad.store import write_between_markers, write_text
 
 
-def table(results: pd.DataFrame) -> pd.DataFrame:
-    results, order = with_methods(results)
-    auroc = results.pivot_table(index="nominal", columns="method", values="auroc", aggfunc="mean")
-    auroc = auroc[order]
-    auroc.loc["mean"] = auroc.mean()
-    scoring = results["seconds_total"] - results["seconds_train"]
-    auroc.loc["seconds / run, excl. training"] = scoring.groupby(results["method"]).mean()
-    return auroc
+def mean_std(results: pd.DataFrame, metric: str, order: list[str]) -> pd.DataFrame:
+    """Rows (dataset, p), columns methods, cells 'mean ± std' (std over seeds; mean alone for one seed)."""
+    per_seed = results.groupby(["dataset", "contamination", "method", "seed"])[metric].mean()
+    stats = per_seed.groupby(["dataset", "contamination", "method"]).agg(["mean", "std"])
+    cells = stats.apply(
+        lambda r: f"{r['mean']:.3f}" if np.isnan(r["std"]) else f"{r['mean']:.3f} ± {r['std']:.3f}",
+        axis=1,
+    )
+    wide = cells.unstack("method")
+    wide.index.names = ["dataset", "p"]
+    return wide[[m for m in order if m in wide]].fillna("")
+
+
+def design(results: pd.DataFrame) -> str:
+    return (
+        f"{results['nominal'].nunique()} nominal classes x {results['seed'].nunique()} seeds per cell "
+        f"({len(results)} runs)"
+    )
 
 
 def training_note(results: pd.DataFrame) -> str:
     trained = results[results["model_cache"] == "miss"]
+    scoring = (results["seconds_total"] - results["seconds_train"]).groupby(results["method"])
+    low, high = scoring.mean().min(), scoring.mean().max()
+    note = f"Scoring per run (data, features, detector; no training): {low:.2f}-{high:.2f} s. "
     if trained.empty:
-        return "Every model came from the cache (`make clean` to retrain)."
+        return note + "Every model came from the cache."
     per_model = trained.groupby("model")["seconds_train"].agg(["mean", "count"])
     parts = [f"{m} {r['mean']:.1f} s ({int(r['count'])} models)" for m, r in per_model.iterrows()]
-    return (
-        "Training per model (one per nominal class, shared by its scores): "
-        + "; ".join(parts)
-        + "."
-    )
+    return note + "Training per model, shared by its scores: " + "; ".join(parts) + "."
 
 
 def main() -> None:
     src, out = Path(sys.argv[1]), Path(sys.argv[2])
-    results = pd.read_csv(src)
+    results, order = with_methods(pd.read_csv(src))
     commit = ", ".join(sorted(results["git_commit"].dropna().astype(str).unique()))
     md = (
-        f"AUROC, contaminated one-vs-rest, p = {results['contamination'].iloc[0]}, "
-        f"seed {results['seed'].iloc[0]}; A1, A2 and raw pixels scored by Isolation Forest "
-        f"(commit {commit})\n"
+        f"Contaminated one-vs-rest: mean ± std over seeds, {design(results)}; A1, A2 and raw pixels "
+        f"scored by Isolation Forest (commit {commit})\n"
     )
     latex = []
-    for dataset, part in results.groupby("dataset", sort=False):
-        tab = table(part)
-        md += f"\n**{dataset}**\n\n{tab.to_markdown(floatfmt='.3f')}\n\n{training_note(part)}\n"
-        latex.append(f"% {dataset}\n" + tab.to_latex(float_format="%.3f"))
+    for metric in ("auroc", "ap"):
+        tab = mean_std(results, metric, order)
+        md += f"\n**{metric.upper()}**\n\n{tab.reset_index().to_markdown(index=False)}\n"
+        latex.append(f"% {metric}\n" + tab.to_latex())
+    md += f"\n{training_note(results)}\n"
     write_text(out, md)
     write_text(out.with_suffix(".tex"), "\n".join(latex))
     if len(sys.argv) > 3:

@@ -1,0 +1,99 @@
+"""Write paper.md from paper/paper.in.md: every number comes from the collected results.
+
+`python paper/write_paper.py TEMPLATE.md RESULTS_DIR TABLES_DIR OUT.md` replaces
+- `{{table:NAME}}` with TABLES_DIR/NAME.md,
+- `{{figure:NAME}}` with the image figures/NAME.png (relative to OUT.md),
+- `{{KIND:ARG:...}}` with a number computed here from RESULTS_DIR/*.csv (see VALUES); a number the
+  profile did not produce (e.g. p = 0.01 in the quick profile) reads "n/a" and is listed on stderr.
+"""
+
+import re
+import sys
+from pathlib import Path
+
+import pandas as pd
+from scipy.stats import wilcoxon
+
+from deepad.report import with_methods
+from deepad.store import write_text
+
+COLUMNS = ["dataset", "contamination", "nominal", "seed", "method", "auroc", "ap", "input_size"]
+
+
+def load(results_dir: Path, name: str) -> pd.DataFrame:
+    """A collected results file with its methods; empty if the profile did not make it."""
+    path = results_dir / f"{name}.csv"
+    if not path.is_file():
+        return pd.DataFrame(columns=[*COLUMNS, "seconds_total", "model_cache"])
+    return with_methods(pd.read_csv(path))[0]
+
+
+def values(results_dir: Path) -> dict[str, str]:
+    """Every number the template may cite, by key."""
+    ovr, ugly = load(results_dir, "ovr"), load(results_dir, "ugly_digits")
+    clutter, size = load(results_dir, "clutter_mnist"), load(results_dir, "pretrained_size")
+    out: dict[str, str] = {}
+    cells = ovr.groupby(["dataset", "contamination", "method"])
+    for (d, p, m), part in cells:
+        out[f"auroc:{d}:{p:g}:{m}"] = f"{part['auroc'].mean():.3f}"
+        out[f"ap:{d}:{p:g}:{m}"] = f"{part['ap'].mean():.3f}"
+    wide = ovr.pivot_table(
+        index=["dataset", "contamination", "nominal", "seed"], columns="method", values="auroc"
+    )
+    for (d, p), part in wide.groupby(level=[0, 1]):
+        for a in part.columns:
+            for b in part.columns:
+                if a != b and (diff := part[a] - part[b]).notna().all() and (diff != 0).any():
+                    out[f"wins:{d}:{p:g}:{a}:{b}"] = f"{int((diff > 0).sum())}/{len(diff)}"
+                    out[f"pval:{d}:{p:g}:{a}:{b}"] = f"{wilcoxon(part[a], part[b]).pvalue:.2g}"
+    for m, part in ovr.groupby("method"):
+        out[f"auroc_all:{m}"] = f"{part['auroc'].mean():.3f}"
+    out["runs:ovr"] = str(len(ovr))
+    out["models:ovr"] = str(int((ovr["model_cache"] == "miss").sum()))
+    out["classes:ovr"] = str(ovr["nominal"].nunique())
+    out["seeds:ovr"] = str(ovr["seed"].nunique())
+    out["ps:ovr"] = ", ".join(f"{p:g}" for p in sorted(ovr["contamination"].unique()))
+    out["runs:all"] = str(len(ovr) + len(ugly) + len(clutter) + len(size))
+    cpu = sum(t["seconds_total"].sum() for t in (ovr, ugly, clutter, size))
+    out["cpu_minutes:all"] = f"{cpu / 60:.0f}"
+    for m, part in clutter.groupby("method") if len(clutter) else []:
+        for metric in ("auroc", "clutter_false_alarm_share", "auroc_vs_clutter"):
+            out[f"clutter:{metric}:{m}"] = f"{part[metric].mean():.3f}"
+    out["clutter:runs"] = str(len(clutter))
+    for (s, m), part in size.groupby(["input_size", "method"]):
+        out[f"size:auroc:{s}:{m}"] = f"{part['auroc'].mean():.3f}"
+        out[f"size:seconds:{s}:{m}"] = f"{part['seconds_features'].mean():.1f}"
+    return out
+
+
+def fill(template: str, tables_dir: Path, numbers: dict[str, str]) -> tuple[str, list[str]]:
+    missing: list[str] = []
+
+    def one(match: re.Match) -> str:
+        key = match.group(1)
+        kind, _, name = key.partition(":")
+        if kind == "table":
+            return (tables_dir / f"{name}.md").read_text().strip()
+        if kind == "figure":
+            return f"![{name}](figures/{name}.png)"
+        if key not in numbers:
+            missing.append(key)
+            return "n/a"
+        return numbers[key]
+
+    return re.sub(r"\{\{([^{}]+)\}\}", one, template), missing
+
+
+def main() -> None:
+    template, results_dir, tables_dir, out = map(Path, sys.argv[1:5])
+    text, missing = fill(template.read_text(), tables_dir, values(results_dir))
+    write_text(out, text)
+    for key in missing:
+        print(
+            f"write_paper: no result for {{{{{key}}}}} in {results_dir}: wrote n/a", file=sys.stderr
+        )
+    print(f"wrote {out} ({len(missing)} numbers n/a)")
+
+
+if __name__ == "__main__":
+    main()
