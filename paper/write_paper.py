@@ -87,6 +87,13 @@ def fill(template: str, tables_dir: Path, numbers: dict[str, str]) -> tuple[str,
 def main() -> None:
     template, results_dir, tables_dir, out = map(Path, sys.argv[1:5])
     text, missing = fill(template.read_text(), tables_dir, values(results_dir))
+    if missing:  # e.g. the quick profile: say so before a reader trusts the prose
+        text = (
+            f"> **Partial results**: {len(missing)} numbers the text cites are not in "
+            f"`{results_dir}` (shown as n/a), and the discussion was written for the full "
+            "profile's results (`make reproduce`). Read the tables and figures, not the prose.\n\n"
+            + text
+        )
     write_text(out, text)
     for key in missing:
         print(
