@@ -7,15 +7,26 @@
   profile did not produce (e.g. p = 0.01 in the quick profile) reads "n/a" and is listed on stderr.
 """
 
+import importlib.util
 import re
 import sys
 from pathlib import Path
 
 import pandas as pd
-from scipy.stats import wilcoxon
 
 from deepad.report import with_methods
 from deepad.store import write_text
+
+TABLES = Path(__file__).resolve().parent / "tables"
+
+
+def table_script(name: str):
+    """paper/tables/tab_NAME.py as a module: its tests and cited numbers, not a copy of them."""
+    spec = importlib.util.spec_from_file_location(f"tab_{name}", TABLES / f"tab_{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
 
 COLUMNS = ["dataset", "contamination", "nominal", "seed", "method", "auroc", "ap", "input_size"]
 
@@ -37,15 +48,15 @@ def values(results_dir: Path) -> dict[str, str]:
     for (d, p, m), part in cells:
         out[f"auroc:{d}:{p:g}:{m}"] = f"{part['auroc'].mean():.3f}"
         out[f"ap:{d}:{p:g}:{m}"] = f"{part['ap'].mean():.3f}"
-    wide = ovr.pivot_table(
-        index=["dataset", "contamination", "nominal", "seed"], columns="method", values="auroc"
-    )
-    for (d, p), part in wide.groupby(level=[0, 1]):
-        for a in part.columns:
-            for b in part.columns:
-                if a != b and (diff := part[a] - part[b]).notna().all() and (diff != 0).any():
-                    out[f"wins:{d}:{p:g}:{a}:{b}"] = f"{int((diff > 0).sum())}/{len(diff)}"
-                    out[f"pval:{d}:{p:g}:{a}:{b}"] = f"{wilcoxon(part[a], part[b]).pvalue:.2g}"
+    if len(ovr):  # the paired tests of tab_wilcoxon.py, by "wins:DATASET:P:A:B" / "pval:..."
+        for (d, p, comparison), r in table_script("wilcoxon").table(ovr).iterrows():
+            a, b = comparison.split(" vs ")
+            out[f"wins:{d}:{p:g}:{a}:{b}"] = f"{int(r['wins'])}/{int(r['pairs'])}"
+            out[f"pval:{d}:{p:g}:{a}:{b}"] = f"{r['p-value']:.2g}"
+    published = table_script("published")
+    for method, numbers in published.PUBLISHED.items():  # cited, with their source, in that table
+        for dataset, value in zip(published.DATASETS, numbers, strict=True):
+            out[f"published:{dataset}:{method}"] = f"{value:.3f}"
     for m, part in ovr.groupby("method"):
         out[f"auroc_all:{m}"] = f"{part['auroc'].mean():.3f}"
     out["runs:ovr"] = str(len(ovr))
