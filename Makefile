@@ -14,12 +14,19 @@ export PYTHONHASHSEED := 0
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
 
-install: $(VENV)/.installed ## create .venv with the pinned packages (torch 2.14.1 first)
+install: $(VENV)/.installed ## create .venv with the pinned packages (CPU torch first)
 
+# torch first, alone, so that pip takes the CPU build (this machine keeps its wheel on disk, in pip's
+# find-links). Elsewhere add TORCH_INDEX='--index-url https://download.pytorch.org/whl/cpu'.
+TORCH_INDEX ?=
+VENV_MB := 2000
 $(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || { free=$$(df -Pm . | awk 'NR == 2 {print $$4}'); [ "$$free" -ge $(VENV_MB) ] || { \
+	  echo "make install: .venv needs about $(VENV_MB) MB of disk, and $$(pwd) has $$free MB free." \
+	    "Free some space (make clean removes outputs/, cache/, wandb/) and run it again." >&2; exit 1; }; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q torch==2.14.1 torchvision==0.29.1
+	$(PIP) install -q $(TORCH_INDEX) "$$(grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')"
 	$(PIP) install -q -e '.[dev]'
 	touch $@
 

@@ -8,10 +8,11 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 import yaml
 
 from conftest import ROOT
-from deepad import pipeline
+from deepad import pipeline, store
 
 TINY = (
     "dataset=synthetic",
@@ -177,6 +178,20 @@ def test_finished_run_is_skipped_and_rerun_forces(make_cfg, tmp_path, capsys):
     assert pipeline.run(make_cfg(*TINY, "features=a1", "rerun=true"))["auroc"] == first["auroc"]
     other = pipeline.run(make_cfg(*TINY, "features=a1", "seed=1"))  # another config: not skipped
     assert other["config_key"] != first["config_key"]
+
+
+def test_results_record_library_versions_and_another_torch_reruns(make_cfg, monkeypatch, capsys):
+    first = pipeline.run(make_cfg(*TINY, "features=a1"))
+    assert first["version_torch"] == torch.__version__
+    assert set(store.LIBRARIES) == {k.removeprefix("version_") for k in first if "version_" in k}
+    monkeypatch.setattr(
+        pipeline, "library_versions", lambda: {**store.library_versions(), "torch": "0.0.1"}
+    )
+    capsys.readouterr()
+    again = pipeline.run(make_cfg(*TINY, "features=a1"))  # same config, other torch: not reused
+    out = capsys.readouterr().out
+    assert "skipped" not in out and "| model miss |" in out
+    assert again["config_key"] != first["config_key"]
 
 
 def test_sweep_records_a_failure_goes_on_and_resumes(tmp_path):

@@ -23,18 +23,28 @@ from omegaconf import DictConfig, OmegaConf
 from deepad import detect, features, models, report
 from deepad.data import sets
 from deepad.models import training
-from deepad.store import code_hash, git_commit, write_atomic, write_json, write_npz, write_text
+from deepad.store import (
+    code_hash,
+    git_commit,
+    library_versions,
+    write_atomic,
+    write_json,
+    write_npz,
+    write_text,
+)
 
 _FITTED: dict[str, pl.LightningModule] = {}  # this process's fitted models, by cache key
 
 
 def model_key(cfg: DictConfig) -> str:
-    """Hash of everything a fitted model depends on: data, model, trainer and seed configs."""
+    """Hash of everything a fitted model depends on: data, model, trainer and seed configs, and
+    the library versions."""
     parts = {
         k: OmegaConf.to_container(cfg[k], resolve=True) for k in ("dataset", "model", "trainer")
     }
     parts["seed"] = int(cfg.seed)
     parts["trainer"].pop("progress_bar", None)  # display only
+    parts["libraries"] = library_versions()
     blob = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -69,12 +79,13 @@ def fitted_model(cfg: DictConfig, x: torch.Tensor) -> tuple[pl.LightningModule, 
 
 def config_key(cfg: DictConfig) -> str:
     """Hash of the resolved config that decides a result (not paths, logger or display), and of
-    the package's code."""
+    the package's code and library versions."""
     resolved = OmegaConf.to_container(cfg, resolve=True)
     for k in ("paths", "logger", "rerun", "threads", "profile"):
         resolved.pop(k, None)
     resolved.get("trainer", {}).pop("progress_bar", None)
     resolved["code"] = code_hash()
+    resolved["libraries"] = library_versions()
     blob = json.dumps(resolved, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -132,6 +143,7 @@ def run(cfg: DictConfig) -> dict:
         seconds_detect=t4 - t3,
         git_commit=git_commit(),
         config_key=key,
+        **{f"version_{name}": v for name, v in library_versions().items()},
     )
     title = (
         f"{cfg.dataset.name} nominal={list(cfg.dataset.nominal)} p={cfg.dataset.contamination} "

@@ -10,6 +10,7 @@ import re
 import subprocess
 import tempfile
 from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +73,16 @@ def code_hash() -> str:
     for path in sorted(root.rglob("*.py")):
         h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
     return h.hexdigest()[:16]
+
+
+LIBRARIES = ("torch", "numpy", "scikit-learn", "pytorch-lightning")
+
+
+@functools.lru_cache(maxsize=1)
+def library_versions() -> dict[str, str]:
+    """Installed versions of the libraries whose arithmetic makes a result: a run or a cached model
+    is reused only under the same ones, and every result records them."""
+    return {name: version(name) for name in LIBRARIES}
 
 
 CODE_PATHS = ("src", "conf", "experiments/run.py", "pyproject.toml")
