@@ -65,6 +65,15 @@ def values(results_dir: Path) -> dict[str, str]:
     out["seeds:ovr"] = str(ovr["seed"].nunique())
     out["ps:ovr"] = ", ".join(f"{p:g}" for p in sorted(ovr["contamination"].unique()))
     out["runs:all"] = str(len(ovr) + len(ugly) + len(clutter) + len(size))
+    frames = [t for t in (ovr, ugly, clutter, size) if len(t)]
+    libraries = sorted({c for t in frames for c in t.columns if c.startswith("version_")})
+    if libraries:  # "numpy 2.4.6, torch 2.13.0+cpu": every version any run was made with
+        out["versions:all"] = ", ".join(
+            c.removeprefix("version_")
+            + " "
+            + " / ".join(sorted({str(v) for t in frames if c in t for v in t[c].dropna()}))
+            for c in libraries
+        )
     cpu = sum(t["seconds_total"].sum() for t in (ovr, ugly, clutter, size))
     out["cpu_minutes:all"] = f"{cpu / 60:.0f}"
     for m, part in clutter.groupby("method") if len(clutter) else []:

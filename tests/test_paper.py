@@ -42,6 +42,8 @@ def results(tmp_path):
                                 "seconds_train": 1.5,
                                 "model_cache": "miss",
                                 "git_commit": "abc",
+                                "version_torch": "2.13.0+cpu",
+                                "version_numpy": "2.4.6",
                                 "status": "ok",
                             }
                         )
@@ -142,7 +144,7 @@ def test_paper_numbers_come_from_the_results(results, tmp_path):
         "RE {{auroc:mnist:0.1:AE RE}} vs A1 {{auroc:mnist:0.1:AE A1}}, "
         "wins {{wins:mnist:0.1:AE A1:AE RE}}, runs {{runs:ovr}}, "
         "absent {{auroc:mnist:0.5:AE RE}}\n{{table:ovr}}\n{{figure:roc}}\n"
-        "OCSVM {{published:mnist:OCSVM}}\n"
+        "OCSVM {{published:mnist:OCSVM}}\nmade with {{versions:all}}\n"
     )
     done = _script("paper/write_paper.py", template, tmp_path, tmp_path, tmp_path / "paper.md")
     text = (tmp_path / "paper.md").read_text()
@@ -150,6 +152,7 @@ def test_paper_numbers_come_from_the_results(results, tmp_path):
     assert "\n\nRE 0.920 vs A1 0.620, wins 0/6, runs 72, absent n/a\n" in text
     assert "**AUROC**" in text and "![roc](figures/roc.png)" in text
     assert "OCSVM 0.847" in text  # the cited number of tab_published.py, not a copy
+    assert "made with numpy 2.4.6, torch 2.13.0+cpu\n" in text
     assert "no result for {{auroc:mnist:0.5:AE RE}}" in done.stderr
 
 
