@@ -21,7 +21,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from deepad import detect, features, models, report
-from deepad.data import sets
+from deepad.data import sets, sources
 from deepad.models import training
 from deepad.store import (
     code_hash,
@@ -36,6 +36,14 @@ from deepad.store import (
 _FITTED: dict[str, pl.LightningModule] = {}  # this process's fitted models, by cache key
 
 
+def data_fingerprint(cfg: DictConfig) -> str | None:
+    """For an image-folder data set, a hash of its files (names, sizes, times), so that a result or
+    model made from a folder is not reused after the folder changed; None for the fixed sets."""
+    if cfg.dataset.name in ("folder", "image_folder"):
+        return sources.folder_fingerprint(str(cfg.dataset.root))
+    return None
+
+
 def model_key(cfg: DictConfig) -> str:
     """Hash of everything a fitted model depends on: data, model, trainer and seed configs, and
     the library versions."""
@@ -45,6 +53,7 @@ def model_key(cfg: DictConfig) -> str:
     parts["seed"] = int(cfg.seed)
     parts["trainer"].pop("progress_bar", None)  # display only
     parts["libraries"] = library_versions()
+    parts["files"] = data_fingerprint(cfg)
     blob = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -86,6 +95,7 @@ def config_key(cfg: DictConfig) -> str:
     resolved.get("trainer", {}).pop("progress_bar", None)
     resolved["code"] = code_hash()
     resolved["libraries"] = library_versions()
+    resolved["files"] = data_fingerprint(cfg)
     blob = json.dumps(resolved, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -132,9 +142,10 @@ def run(cfg: DictConfig) -> dict:
     t4 = time.perf_counter()
 
     metrics = detect.evaluate(scores, data.record)  # the only reader of the labels
+    p = cfg.dataset.get("contamination")  # None: an unlabelled folder, taken as it is
     metrics.update(
-        p=float(cfg.dataset.contamination),
-        p_actual=metrics["n_anomalies"] / metrics["n"],
+        p=float("nan") if p is None else float(p),
+        p_actual=float("nan") if p is None else metrics["n_anomalies"] / metrics["n"],
         feature_dim=1 if feats.ndim == 1 else int(feats.shape[1]),
         model_cache=cache,
         seconds_data=t1 - t0,
@@ -145,9 +156,13 @@ def run(cfg: DictConfig) -> dict:
         config_key=key,
         **{f"version_{name}": v for name, v in library_versions().items()},
     )
+    data_name = (
+        f"{cfg.dataset.root} (unlabelled)"
+        if p is None
+        else f"{cfg.dataset.name} nominal={list(cfg.dataset.nominal)} p={p}"
+    )
     title = (
-        f"{cfg.dataset.name} nominal={list(cfg.dataset.nominal)} p={cfg.dataset.contamination} "
-        f"{cfg.model.name} {variant} {cfg.detector.name}: AUROC {metrics['auroc']:.3f}"
+        f"{data_name} {cfg.model.name} {variant} {cfg.detector.name}: AUROC {metrics['auroc']:.3f}"
     )
     resolved = OmegaConf.to_container(cfg, resolve=True)
     write_text(out / "config.yaml", OmegaConf.to_yaml(OmegaConf.create(resolved)))
@@ -161,6 +176,8 @@ def run(cfg: DictConfig) -> dict:
             "class": data.record.classes,
         }
     )
+    if data.files is not None:  # a user's folder: which file each score belongs to
+        frame.insert(2, "file", data.files)
     write_atomic(out / "scores.csv", lambda tmp: frame.to_csv(tmp, index=False))
     picks = report.extremes(data.images, scores, data.record)
     write_npz(out / "extremes.npz", picks)

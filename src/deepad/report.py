@@ -49,6 +49,7 @@ FRAME = {
     "nominal": (0.6, 0.6, 0.6),
     "nominal_clutter": (1.0, 0.65, 0.0),
     "anomaly": (0.85, 0.1, 0.1),
+    "unlabelled": (0.6, 0.6, 0.6),
 }
 
 

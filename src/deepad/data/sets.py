@@ -41,6 +41,7 @@ class ImageSet:
     images: np.ndarray  # (N, C, H, W) uint8
     source_index: np.ndarray  # (N,) index into the source split (train, test, or train+test)
     record: EvalRecord
+    files: tuple[str, ...] | None = None  # (N,) paths relative to the folder, for a user's folder
 
     def __len__(self) -> int:
         return len(self.images)
@@ -231,9 +232,11 @@ def build(cfg) -> ImageSet:
         src = select_split(loader(str(cfg.root), cfg.get("path")), cfg.split)
     elif name == "image_folder":
         src, cfg = folder_source(cfg), folder_as_indices(cfg)
+    elif name == "folder":
+        return unlabelled_folder(cfg)
     else:
         raise ValueError(
-            f"unknown dataset {name!r}; choose mnist, fashion_mnist, image_folder or synthetic"
+            f"unknown dataset {name!r}; choose mnist, fashion_mnist, image_folder, folder or synthetic"
         )
     anomaly = cfg.get("anomaly")
     s = contaminate(
@@ -289,3 +292,23 @@ def folder_as_indices(cfg):
         None if anomaly is None else list(range(len(nominal), len(nominal) + len(anomaly)))
     )
     return OmegaConf.create(out)
+
+
+def unlabelled_folder(cfg) -> ImageSet:
+    """A user's own folder, every image under it, as it is: nothing is drawn or contaminated, and
+    no label exists, so the record says "unlabelled" (AUROC and AP are NaN) and the run only ranks.
+    The image order is the sorted file order (`sources.read_images` gives each one's path)."""
+    images, files = sources.read_images(
+        str(cfg.root),
+        int(cfg.size),
+        bool(cfg.grey),
+        cfg.on_bad_image,
+        sources.folder_fingerprint(str(cfg.root)),
+    )
+    n = len(images)
+    record = EvalRecord(
+        is_anomaly=np.zeros(n, dtype=bool),
+        classes=np.full(n, -1, dtype=np.int64),
+        groups=np.full(n, "unlabelled"),
+    )
+    return ImageSet(images=images, source_index=np.arange(n), record=record, files=files)

@@ -293,6 +293,70 @@ def _load_image(path: Path, size: int, mode: str) -> np.ndarray:
     return arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)  # (C, size, size)
 
 
+def _image_files(folder: Path) -> list[Path]:
+    """Every png / jpg / jpeg / bmp / webp file under `folder`, in sorted order."""
+    return sorted(
+        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+    )
+
+
+def _load_files(
+    files: list[Path], size: int, grey: bool, on_bad_image: str
+) -> tuple[list[np.ndarray], list[Path]]:
+    """Each file as a (C, size, size) uint8 array, and the files read; an unreadable file is
+    skipped with a warning naming it (`on_bad_image=skip`) or stops the run (`error`)."""
+    if on_bad_image not in ("skip", "error"):
+        raise ValueError(f"dataset.on_bad_image={on_bad_image!r}: choose skip or error")
+    images, kept = [], []
+    for path in files:
+        try:
+            images.append(_load_image(path, size, "L" if grey else "RGB"))
+        except (OSError, ValueError) as err:
+            if on_bad_image == "error":
+                raise DataSourceError(
+                    f"{path}: unreadable image ({err}); remove it or set dataset.on_bad_image=skip"
+                ) from err
+            warnings.warn(f"skipping unreadable image {path}: {err}", stacklevel=3)
+            continue
+        kept.append(path)
+    return images, kept
+
+
+def folder_fingerprint(root: str) -> str:
+    """Hash of the image files under `root` (relative path, size, modification time): a result or
+    a cached model made from a folder is reused only while the folder holds the same files."""
+    folder = Path(root)
+    if not folder.is_dir():
+        raise DataSourceError(f"image folder {root} does not exist (dataset.root)")
+    h = hashlib.sha256()
+    for path in _image_files(folder):
+        st = path.stat()
+        h.update(
+            f"{path.relative_to(folder).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode()
+        )
+    return h.hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=4)
+def read_images(
+    root: str, size: int = 28, grey: bool = True, on_bad_image: str = "skip", fingerprint: str = ""
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Every image under `root` (any depth, no classes: a user's own unlabelled folder), resized to
+    size x size, grey or RGB: (N, C, size, size) uint8, and each image's path relative to `root`.
+    `fingerprint` (folder_fingerprint) only keys the in-process cache."""
+    folder = Path(root)
+    if not folder.is_dir():
+        raise DataSourceError(f"image folder {root} does not exist (dataset.root)")
+    images, kept = _load_files(_image_files(folder), size, grey, on_bad_image)
+    if not images:
+        raise DataSourceError(
+            f"no readable png, jpg, jpeg, bmp or webp image under {root}; point dataset.root "
+            "(or `deepad score FOLDER`) at a folder of images"
+        )
+    print(f"[data] {root}: {len(images)} images")
+    return np.stack(images), tuple(p.relative_to(folder).as_posix() for p in kept)
+
+
 @functools.lru_cache(maxsize=4)
 def read_image_folder(
     root: str,
@@ -312,31 +376,18 @@ def read_image_folder(
     dirs = _class_dirs(Path(root), dict(synsets) if synsets else None)
     images, labels = [], []
     for k, name in enumerate(classes):
-        files = (
-            sorted(p for p in dirs[name].rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-            if name in dirs
-            else []
-        )
+        files = _image_files(dirs[name]) if name in dirs else []
         if not files:
             why = (
                 "is empty (no png, jpg, jpeg, bmp or webp files)" if name in dirs else "is missing"
             )
             raise DataSourceError(f"class {name!r} {why} in {root}; classes found: {sorted(dirs)}")
-        n_before = len(images)
-        for path in files:
-            try:
-                images.append(_load_image(path, size, "L" if grey else "RGB"))
-            except (OSError, ValueError) as err:
-                if on_bad_image == "error":
-                    raise DataSourceError(
-                        f"{path}: unreadable image ({err}); remove it or set dataset.on_bad_image=skip"
-                    ) from err
-                warnings.warn(f"skipping unreadable image {path}: {err}", stacklevel=2)
-                continue
-            labels.append(k)
-        print(f"[data] {root}: class {name!r}: {len(images) - n_before} images")
-        if len(images) == n_before:
+        read, _ = _load_files(files, size, grey, on_bad_image)
+        print(f"[data] {root}: class {name!r}: {len(read)} images")
+        if not read:
             raise DataSourceError(
                 f"class {name!r} in {root} has no readable image; classes found: {sorted(dirs)}"
             )
+        images += read
+        labels += [k] * len(read)
     return np.stack(images), np.array(labels, dtype=np.int64)
