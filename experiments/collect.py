@@ -9,6 +9,7 @@ groups (R, 3, k)), so that the paper's figures read `paper/results/` only.
 """
 
 import argparse
+import gzip
 import json
 from pathlib import Path
 
@@ -100,7 +101,8 @@ def main() -> None:
     if args.scores:
         table = scores(frame, args.scores)
         path = Path(f"{stem}_scores.csv.gz")
-        write_atomic(path, lambda tmp: table.to_csv(tmp, index=False, compression="gzip"))
+        packed = gzip.compress(table.to_csv(index=False).encode(), mtime=0)  # same scores, same bytes
+        write_atomic(path, lambda tmp: Path(tmp).write_bytes(packed))
         print(f"kept the scores of {table['run_dir'].nunique()} runs -> {path}")
     if args.extremes:
         arrays = extremes(frame, args.extremes)

@@ -231,6 +231,9 @@ def test_sweep_records_a_failure_goes_on_and_resumes(tmp_path):
     )
     kept = np.load(tmp_path / "r_extremes.npz")
     assert kept["images"].shape == (1, 3, 16, 1, 28, 28) and len(kept["run_dir"]) == 1
+    first = {p.name: p.read_bytes() for p in tmp_path.glob("r*.*")}
+    subprocess.run(collect, capture_output=True, check=True)  # collected again: the same bytes
+    assert {p.name: p.read_bytes() for p in tmp_path.glob("r*.*")} == first
     bad = subprocess.run([*collect[:4], "--scores=seed == 99"], capture_output=True, text=True)
     assert bad.returncode != 0 and "no finished run matches 'seed == 99'" in bad.stderr
 
