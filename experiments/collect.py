@@ -101,7 +101,9 @@ def main() -> None:
     if args.scores:
         table = scores(frame, args.scores)
         path = Path(f"{stem}_scores.csv.gz")
-        packed = gzip.compress(table.to_csv(index=False).encode(), mtime=0)  # same scores, same bytes
+        packed = gzip.compress(
+            table.to_csv(index=False).encode(), mtime=0
+        )  # same scores, same bytes
         write_atomic(path, lambda tmp: Path(tmp).write_bytes(packed))
         print(f"kept the scores of {table['run_dir'].nunique()} runs -> {path}")
     if args.extremes:

@@ -36,7 +36,9 @@ def main() -> None:
     runs = sorted(
         range(len(kept["run_dir"])), key=lambda i: order.index(method[kept["run_dir"][i]])
     )
-    np.random.seed(0)  # stripplot's jitter draws from numpy's global generator: same figure each run
+    np.random.seed(
+        0
+    )  # stripplot's jitter draws from numpy's global generator: same figure each run
     fig = plt.figure(figsize=(2.2 * max(len(runs), 5), 8.5))
     grid = fig.add_gridspec(2, len(runs), height_ratios=[1.3, 1])
     half = len(runs) // 2
