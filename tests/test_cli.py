@@ -56,6 +56,7 @@ def test_score_ranks_the_odd_images_first_and_a_second_call_reuses_the_runs(
     assert roc_auc_score(odd, ranking["score_re"]) > 0.95  # labels read by this test only
     printed = capsys.readouterr().out
     assert "64 images of" in printed and "most anomalous by re: " in printed
+    assert "(unlabelled) ae_h2o re iforest | AP nan" in printed  # no AUROC claimed without labels
     assert cli.main(["score", *args]) == 0  # same folder, same options: every run is reused
     assert capsys.readouterr().out.count("skipped: results for this config exist") == 3
     pd.testing.assert_frame_equal(pd.read_csv(out / "ranking.csv"), ranking)

@@ -21,7 +21,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from deepad import detect, features, models, report
-from deepad.data import sets, sources
+from deepad.data import sets
 from deepad.models import training
 from deepad.store import (
     code_hash,
@@ -36,14 +36,6 @@ from deepad.store import (
 _FITTED: dict[str, pl.LightningModule] = {}  # this process's fitted models, by cache key
 
 
-def data_fingerprint(cfg: DictConfig) -> str | None:
-    """For an image-folder data set, a hash of its files (names, sizes, times), so that a result or
-    model made from a folder is not reused after the folder changed; None for the fixed sets."""
-    if cfg.dataset.name in ("folder", "image_folder"):
-        return sources.folder_fingerprint(str(cfg.dataset.root))
-    return None
-
-
 def model_key(cfg: DictConfig) -> str:
     """Hash of everything a fitted model depends on: data, model, trainer and seed configs, and
     the library versions."""
@@ -53,7 +45,7 @@ def model_key(cfg: DictConfig) -> str:
     parts["seed"] = int(cfg.seed)
     parts["trainer"].pop("progress_bar", None)  # display only
     parts["libraries"] = library_versions()
-    parts["files"] = data_fingerprint(cfg)
+    parts["files"] = sets.fingerprint(cfg.dataset)
     blob = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -95,7 +87,7 @@ def config_key(cfg: DictConfig) -> str:
     resolved.get("trainer", {}).pop("progress_bar", None)
     resolved["code"] = code_hash()
     resolved["libraries"] = library_versions()
-    resolved["files"] = data_fingerprint(cfg)
+    resolved["files"] = sets.fingerprint(cfg.dataset)
     blob = json.dumps(resolved, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -161,8 +153,8 @@ def run(cfg: DictConfig) -> dict:
         if p is None
         else f"{cfg.dataset.name} nominal={list(cfg.dataset.nominal)} p={p}"
     )
-    title = (
-        f"{data_name} {cfg.model.name} {variant} {cfg.detector.name}: AUROC {metrics['auroc']:.3f}"
+    title = f"{data_name} {cfg.model.name} {variant} {cfg.detector.name}" + (
+        "" if np.isnan(metrics["auroc"]) else f": AUROC {metrics['auroc']:.3f}"
     )
     resolved = OmegaConf.to_container(cfg, resolve=True)
     write_text(out / "config.yaml", OmegaConf.to_yaml(OmegaConf.create(resolved)))

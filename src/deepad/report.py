@@ -101,9 +101,12 @@ def extremes_grid(
         ax.imshow(tile(images[idx], record.groups[idx]), interpolation="nearest")
         ax.set_title(name)
         ax.axis("off")
-    fig.suptitle(
-        f"{title}\nframe: red = anomaly (label used only here), grey = nominal", fontsize=9
+    legend = (
+        "no labels: every frame grey"
+        if (record.groups == "unlabelled").all()
+        else "frame: red = anomaly (label used only here), grey = nominal"
     )
+    fig.suptitle(f"{title}\n{legend}", fontsize=9)
     fig.tight_layout()
     write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
     plt.close(fig)

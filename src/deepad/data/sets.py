@@ -294,6 +294,15 @@ def folder_as_indices(cfg):
     return OmegaConf.create(out)
 
 
+def fingerprint(cfg) -> str | None:
+    """For a data set read from a folder (folder, image_folder), a hash of its files (names, sizes,
+    times): run and model keys include it, so nothing made from a folder is reused after the folder
+    changed. None for the fixed sources (MNIST, Fashion-MNIST, synthetic)."""
+    if cfg.name in ("folder", "image_folder"):
+        return sources.folder_fingerprint(str(cfg.root))
+    return None
+
+
 def unlabelled_folder(cfg) -> ImageSet:
     """A user's own folder, every image under it, as it is: nothing is drawn or contaminated, and
     no label exists, so the record says "unlabelled" (AUROC and AP are NaN) and the run only ranks.
@@ -303,7 +312,7 @@ def unlabelled_folder(cfg) -> ImageSet:
         int(cfg.size),
         bool(cfg.grey),
         cfg.on_bad_image,
-        sources.folder_fingerprint(str(cfg.root)),
+        fingerprint(cfg),
     )
     n = len(images)
     record = EvalRecord(
