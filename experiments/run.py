@@ -12,4 +12,4 @@ def main(cfg: DictConfig) -> float:
 
 
 if __name__ == "__main__":
-    main()
+    pipeline.interruptible(main)  # Ctrl-C: one line, exit code 130

@@ -79,7 +79,7 @@ def test_a_changed_folder_is_scored_again(photos, tmp_path, capsys):
     [
         (["score", "{tmp}/nowhere"], "nowhere is not a folder"),
         (["score", "{tmp}/empty"], "no readable png, jpg, jpeg, bmp or webp image under"),
-        (["score", "{tmp}/photos", "--model", "resnet"], "Could not find 'model/resnet'"),
+        (["score", "{tmp}/photos", "--model", "resnet"], "no model 'resnet'; choose ae_conv"),
         (["score", "{tmp}/photos", "--features", "re,free_energy"], "free_energy"),
     ],
 )

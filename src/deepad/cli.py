@@ -14,6 +14,7 @@ the ranking merges them:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -22,10 +23,10 @@ import pandas as pd
 from hydra.errors import HydraException
 from omegaconf import DictConfig
 
+from deepad.data import sources
 from deepad.data.sources import DataSourceError
 from deepad.store import write_atomic
-
-CONF = Path(__file__).resolve().parents[2] / "conf"  # the repository's conf/ (editable install)
+from deepad.validate import CONF, writable
 
 
 def _quoted(path: Path) -> str:
@@ -48,6 +49,8 @@ def compose(folder: Path, variant: str, args: argparse.Namespace) -> DictConfig:
         f"dataset.root={_quoted(folder)}",
         f"dataset.size={args.size}",
         f"dataset.grey={not args.rgb}",
+        f"dataset.max_pixels={args.max_pixels}",
+        "dataset.exclude=[" + ",".join(_quoted(p) for p in never_input(args)) + "]",
         f"model={args.model}",
         f"features={variant}",
         f"detector={args.detector}",
@@ -62,6 +65,15 @@ def compose(folder: Path, variant: str, args: argparse.Namespace) -> DictConfig:
         return hydra_compose("config", overrides=overrides)
 
 
+def never_input(args: argparse.Namespace) -> list[Path]:
+    """Folders whose files are never scored, even when they lie inside FOLDER (`deepad score .`):
+    this call's output and cache, the W&B runs and deepad's default output folders."""
+    wandb_dir = Path(os.environ.get("WANDB_DIR", ".")) / "wandb"
+    return [
+        p.resolve() for p in (args.out, args.cache, wandb_dir, Path("outputs"), Path("multirun"))
+    ]
+
+
 def score(args: argparse.Namespace) -> pd.DataFrame:
     """Run every requested score on the folder; write and return the merged ranking."""
     from deepad import pipeline
@@ -69,42 +81,104 @@ def score(args: argparse.Namespace) -> pd.DataFrame:
     folder = args.folder.resolve()
     if not folder.is_dir():
         raise DataSourceError(f"{args.folder} is not a folder: give the folder of images to rank")
+    writable(args.out, "--out")  # before any work: a path that cannot be written is one line
+    writable(args.cache, "--cache")
     configs = [compose(folder, variant, args) for variant in args.features]  # bad names fail here
     ranking = None
-    for variant, cfg in zip(args.features, configs, strict=True):
-        pipeline.run(cfg)  # the first trains the network; the others load it from the cache
-        scores = pd.read_csv(args.out / variant / "scores.csv", usecols=["file", "score"])
-        scores = scores.rename(columns={"score": f"score_{variant}"})  # (N, 2)
-        scores[f"rank_{variant}"] = (
-            scores[f"score_{variant}"].rank(ascending=False, method="first").astype(int)
-        )
-        ranking = scores if ranking is None else ranking.merge(scores, on="file", validate="1:1")
+    with sources.listed_once():  # the folder is listed once: every score ranks the same files
+        for variant, cfg in zip(args.features, configs, strict=True):
+            pipeline.run(cfg)  # the first trains the network; the others load it from the cache
+            scores = pd.read_csv(
+                args.out / variant / "scores.csv", usecols=["file", "score", "rank"]
+            )
+            scores = scores.rename(columns={"score": f"score_{variant}", "rank": f"rank_{variant}"})
+            ranking = (
+                scores if ranking is None else ranking.merge(scores, on="file", validate="1:1")
+            )
     ranking = ranking.sort_values(f"rank_{args.features[0]}").reset_index(drop=True)
     write_atomic(args.out / "ranking.csv", lambda tmp: ranking.to_csv(tmp, index=False))
     return ranking
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a bad option in one line (no usage block) and exits 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _choices(group: str):
+    names = sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+
+    def pick(value: str) -> str:
+        if value not in names:
+            raise argparse.ArgumentTypeError(f"no {group} {value!r}; choose {', '.join(names)}")
+        return value
+
+    return pick
+
+
+def _score_list(value: str) -> list[str]:
+    names = [f.strip() for f in value.split(",") if f.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"{value!r} names no score; e.g. --features re,a1,a2")
+    return [_choices("features")(name) for name in names]
+
+
+def _at_least(low: int):
+    def whole(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            number = None
+        if number is None or number < low:
+            raise argparse.ArgumentTypeError(f"need a whole number >= {low}, got {value!r}")
+        return number
+
+    return whole
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="deepad", description=__doc__.split("\n\n")[0])
-    sub = p.add_subparsers(dest="command", required=True)
+    p = Parser(prog="deepad", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
     s = sub.add_parser("score", help="rank the images of a folder, most anomalous first")
     s.add_argument("folder", type=Path, help="folder of png / jpg / jpeg / bmp / webp images")
     s.add_argument("--out", type=Path, help="output folder (default outputs/score/<folder name>)")
-    s.add_argument("--model", default="ae_h2o", help="conf/model/ name (default ae_h2o)")
+    s.add_argument(
+        "--model",
+        default="ae_h2o",
+        type=_choices("model"),
+        help="conf/model/ name (default ae_h2o)",
+    )
     s.add_argument(
         "--features",
         default="re,a1,a2",
-        type=lambda v: [f.strip() for f in v.split(",") if f.strip()],
+        type=_score_list,
         help="comma list of scores: re, a1, a2, free_energy (dbn), raw (default re,a1,a2); "
         "the first orders ranking.csv",
     )
-    s.add_argument("--detector", default="iforest", help="conf/detector/ name (default iforest)")
-    s.add_argument("--size", type=int, default=28, help="images are resized to size x size")
+    s.add_argument(
+        "--detector",
+        default="iforest",
+        type=_choices("detector"),
+        help="conf/detector/ name (default iforest)",
+    )
+    s.add_argument(
+        "--size", type=_at_least(1), default=28, help="images are resized to size x size"
+    )
     s.add_argument("--rgb", action="store_true", help="keep colour (default: grey)")
-    s.add_argument("--epochs", type=int, help="training epochs (default: conf/trainer/)")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--epochs", type=_at_least(1), help="training epochs (default: conf/trainer/)")
+    s.add_argument(
+        "--seed", type=_at_least(0), default=0, help="seeds training, detector and tie order"
+    )
     s.add_argument("--cache", type=Path, default=Path("cache"), help="model cache folder")
-    s.add_argument("--top", type=int, default=10, help="print this many files per score")
+    s.add_argument("--top", type=_at_least(0), default=10, help="print this many files per score")
+    s.add_argument(
+        "--max-pixels",
+        type=_at_least(1),
+        default=sources.MAX_PIXELS,
+        help="larger images are skipped with a warning (default: Pillow's limit, %(default)s)",
+    )
     s.add_argument(
         "--wandb", action="store_true", help="log each score to W&B (offline unless logged in)"
     )
@@ -115,14 +189,24 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as stop:  # --help (0) or a bad option (2, reported in one line)
+        return int(stop.code or 0)
     args.out = args.out or Path("outputs/score") / args.folder.resolve().name
     t0 = time.perf_counter()
     try:
         ranking = score(args)
     except (DataSourceError, ValueError, HydraException) as err:  # bad input: say which, exit 2
-        print(f"deepad score: error: {err}", file=sys.stderr)
+        print(f"deepad score: error: {' '.join(str(err).split())}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(
+            "\ndeepad score: interrupted; finished scores are kept and nothing partial is: "
+            "run the same command again to resume",
+            file=sys.stderr,
+        )
+        return 130
     print(f"\n{len(ranking)} images of {args.folder} scored in {time.perf_counter() - t0:.1f} s")
     for variant in args.features:
         top = ranking.sort_values(f"rank_{variant}").head(args.top)

@@ -59,6 +59,31 @@ def score(features: np.ndarray, cfg) -> np.ndarray:
     raise ValueError(f"unknown detector {cfg.name!r}; choose iforest, knn, lof or ocsvm")
 
 
+def order(scores: np.ndarray, seed: int) -> np.ndarray:
+    """Indices most anomalous first, (N,) -> (N,). Equal scores are ordered by a permutation drawn
+    with the seed, never by position or file name (a file named to sort first would otherwise win
+    every tie): the same seed gives the same order."""
+    tiebreak = np.random.default_rng([int(seed), 2]).permutation(len(scores))  # (N,)
+    return np.lexsort((tiebreak, -np.asarray(scores, dtype=np.float64)))
+
+
+def rank(scores: np.ndarray, seed: int) -> np.ndarray:
+    """Rank of each image, 1 = most anomalous, ties broken as in `order`: (N,) -> (N,) int64."""
+    ranks = np.empty(len(scores), dtype=np.int64)
+    ranks[order(scores, seed)] = np.arange(1, len(scores) + 1)
+    return ranks
+
+
+def ties(scores: np.ndarray) -> dict[str, float]:
+    """How much of a ranking is decided by ties: the number of distinct scores and the share of
+    images whose score equals another image's (0 = no ties; AUROC counts a tie as half a win)."""
+    _, inverse, counts = np.unique(scores, return_inverse=True, return_counts=True)
+    return {
+        "n_distinct_scores": int(len(counts)),
+        "tied_share": float((counts[inverse] > 1).mean()) if len(scores) else 0.0,
+    }
+
+
 def evaluate(scores: np.ndarray, record: EvalRecord) -> dict[str, float]:
     """AUROC and average precision of scores against the hidden anomaly flags; on a clutter set
     also the clutter false-alarm share (share of `nominal_clutter` among the k top-scored, k = number

@@ -9,6 +9,8 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import os
+import pickle
 import sys
 import time
 import traceback
@@ -20,8 +22,8 @@ import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from deepad import detect, features, models, report
-from deepad.data import sets
+from deepad import detect, features, models, report, validate
+from deepad.data import sets, sources
 from deepad.models import training
 from deepad.store import (
     code_hash,
@@ -44,6 +46,7 @@ def model_key(cfg: DictConfig) -> str:
     }
     parts["seed"] = int(cfg.seed)
     parts["trainer"].pop("progress_bar", None)  # display only
+    parts["dataset"].pop("exclude", None)  # where outputs go; the files themselves are keyed below
     parts["libraries"] = library_versions()
     parts["files"] = sets.fingerprint(cfg.dataset)
     blob = json.dumps(parts, sort_keys=True, default=str)
@@ -64,18 +67,34 @@ def fitted_model(cfg: DictConfig, x: torch.Tensor) -> tuple[pl.LightningModule, 
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path.with_suffix(".lock"), "w") as lock:  # parallel jobs: one trains, rest wait
             fcntl.flock(lock, fcntl.LOCK_EX)
-            if path.is_file():
-                state = torch.load(path, map_location="cpu", weights_only=True)
-                module.net.load_state_dict(state)
-                status = "hit"
-            else:
+            status = "hit" if path.is_file() and _load_cached(module, path) else "miss"
+            if status == "miss":
                 training.fit(module, x, cfg.trainer, int(cfg.seed))
                 module.net.cpu()
                 write_atomic(path, lambda tmp: torch.save(module.net.state_dict(), tmp))
-                status = "miss"
     module.eval()
     _FITTED[key] = module
     return module, status
+
+
+def _load_cached(module: pl.LightningModule, path: Path) -> bool:
+    """Load a cached model's weights into `module`. A truncated, garbled or empty file (or one of
+    another shape) is moved aside to `<name>.corrupt`, with a warning naming both paths, and
+    False says: train again."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        module.net.load_state_dict(state)
+        return True
+    except (RuntimeError, EOFError, ValueError, KeyError, pickle.UnpicklingError) as err:
+        aside = path.with_name(path.name + ".corrupt")
+        os.replace(path, aside)
+        why = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
+        print(
+            f"[deepad] warning: cached model {path} is unreadable ({why}); "
+            f"moved it to {aside} and training again",
+            file=sys.stderr,
+        )
+        return False
 
 
 def config_key(cfg: DictConfig) -> str:
@@ -85,6 +104,7 @@ def config_key(cfg: DictConfig) -> str:
     for k in ("paths", "logger", "rerun", "threads", "profile"):
         resolved.pop(k, None)
     resolved.get("trainer", {}).pop("progress_bar", None)
+    resolved.get("dataset", {}).pop("exclude", None)
     resolved["code"] = code_hash()
     resolved["libraries"] = library_versions()
     resolved["files"] = sets.fingerprint(cfg.dataset)
@@ -105,6 +125,12 @@ def finished(out: Path, key: str) -> dict | None:
 def run(cfg: DictConfig) -> dict:
     """Run one configuration; write its outputs under cfg.paths.output_dir; return its metrics.
     A run whose metrics.json exists for the same config is skipped (`rerun=true` forces it)."""
+    validate.check(cfg)  # unknown keys, values out of range, unwritable paths: one line each
+    with sources.listed_once():  # a folder data set is listed once: keys and images agree
+        return _run(cfg)
+
+
+def _run(cfg: DictConfig) -> dict:
     t0 = time.perf_counter()
     out = Path(cfg.paths.output_dir)
     key = config_key(cfg)
@@ -134,6 +160,15 @@ def run(cfg: DictConfig) -> dict:
     t4 = time.perf_counter()
 
     metrics = detect.evaluate(scores, data.record)  # the only reader of the labels
+    metrics.update(detect.ties(scores))
+    order = detect.order(scores, int(cfg.seed))  # most anomalous first; ties by the seed
+    if metrics["tied_share"] > 0.5:
+        print(
+            f"[deepad] warning: {variant} gives {metrics['n_distinct_scores']} distinct scores for "
+            f"{len(scores)} images ({metrics['tied_share']:.0%} share a score): tied images are "
+            f"ordered by a shuffle drawn with seed={cfg.seed}, not by the images",
+            file=sys.stderr,
+        )
     p = cfg.dataset.get("contamination")  # None: an unlabelled folder, taken as it is
     metrics.update(
         p=float("nan") if p is None else float(p),
@@ -163,6 +198,7 @@ def run(cfg: DictConfig) -> dict:
             "index": np.arange(len(data)),
             "source_index": data.source_index,
             "score": scores,
+            "rank": detect.rank(scores, int(cfg.seed)),  # 1 = most anomalous
             "is_anomaly": data.record.is_anomaly,
             "group": data.record.groups,
             "class": data.record.classes,
@@ -171,9 +207,9 @@ def run(cfg: DictConfig) -> dict:
     if data.files is not None:  # a user's folder: which file each score belongs to
         frame.insert(2, "file", data.files)
     write_atomic(out / "scores.csv", lambda tmp: frame.to_csv(tmp, index=False))
-    picks = report.extremes(data.images, scores, data.record)
+    picks = report.extremes(data.images, scores, data.record, order)
     write_npz(out / "extremes.npz", picks)
-    grid = report.extremes_grid(data.images, scores, data.record, out / "grid.png", title)
+    grid = report.extremes_grid(data.images, order, data.record, out / "grid.png", title)
     metrics["seconds_total"] = time.perf_counter() - t0
     write_json(out / "metrics.json", metrics)
     (out / "error.json").unlink(missing_ok=True)  # an earlier failure of this run is superseded
@@ -208,12 +244,41 @@ def run_recorded(cfg: DictConfig) -> dict | None:
         return None
 
 
+USER_ERRORS = (validate.ConfigError, sources.DataSourceError)  # bad input, not a bug
+
+
 def main(cfg: DictConfig) -> float:
-    """What `experiments/run.py` calls: a single run raises on error (exit code 1); a run inside a
+    """What `experiments/run.py` calls: a single run stops on bad input with one line naming the
+    key, the value and the fix (exit code 2; the traceback with HYDRA_FULL_ERROR=1); a run inside a
     multirun records its error and lets the sweep go on. Returns the AUROC (NaN if it failed)."""
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
     multirun = HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
-    metrics = run_recorded(cfg) if multirun else run(cfg)
-    return float("nan") if metrics is None else metrics["auroc"]
+    if multirun:
+        metrics = run_recorded(cfg)
+        return float("nan") if metrics is None else metrics["auroc"]
+    try:
+        return run(cfg)["auroc"]
+    except USER_ERRORS as err:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        print(f"run.py: error: {err}", file=sys.stderr)
+        sys.exit(2)
+
+
+def interruptible(entry) -> None:
+    """Call a command's entry point; Ctrl-C ends it with one line and exit code 130. Every file is
+    written whole or not at all (write then rename) and a model is cached only when its training
+    finished, so nothing partial is reused: the same command again resumes."""
+    try:
+        entry()
+    except KeyboardInterrupt:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        print(
+            "\ninterrupted: finished runs are kept and nothing partial is; "
+            "run the same command again to resume",
+            file=sys.stderr,
+        )
+        sys.exit(130)

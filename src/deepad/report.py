@@ -70,12 +70,12 @@ def tile(images: np.ndarray, groups: np.ndarray, cols: int = 8, pad: int = 2) ->
 
 
 def extremes(
-    images: np.ndarray, scores: np.ndarray, record: EvalRecord, k: int = 16
+    images: np.ndarray, scores: np.ndarray, record: EvalRecord, order: np.ndarray, k: int = 16
 ) -> dict[str, np.ndarray]:
     """The k most anomalous ("ugly"), k median and k most normal ("good") images of a run, as in the
     H2O tutorial's ugly digits, with their scores and evaluation groups: what the paper's figures
-    draw without the data set. Arrays stacked as (3, k, ...) in the order ugly, median, good."""
-    order = np.argsort(-scores, kind="stable")  # most anomalous first
+    draw without the data set. Arrays stacked as (3, k, ...) in the order ugly, median, good.
+    `order`: indices most anomalous first (`detect.order`, ties broken by the seed)."""
     k = min(k, len(order) // 3)
     mid = len(order) // 2 - k // 2
     picks = np.stack([order[:k], order[mid : mid + k], order[::-1][:k]])  # (3, k)
@@ -88,10 +88,15 @@ def extremes(
 
 
 def extremes_grid(
-    images: np.ndarray, scores: np.ndarray, record: EvalRecord, path: Path, title: str, n: int = 32
+    images: np.ndarray,
+    order: np.ndarray,
+    record: EvalRecord,
+    path: Path,
+    title: str,
+    n: int = 32,
 ) -> Path:
-    """PNG of the n highest-scored (most anomalous) and n lowest-scored images, side by side."""
-    order = np.argsort(-scores, kind="stable")
+    """PNG of the n highest-scored (most anomalous) and n lowest-scored images, side by side;
+    `order`: indices most anomalous first (`detect.order`)."""
     top, bottom = order[:n], order[::-1][:n]
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
     for ax, idx, name in (

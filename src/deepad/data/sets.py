@@ -277,6 +277,7 @@ def folder_source(cfg) -> sources.Split:
         bool(cfg.grey),
         cfg.on_bad_image,
         synsets,
+        cfg.get("max_pixels", sources.MAX_PIXELS),
     )
     return sources.Split(images=images, labels=labels)
 
@@ -299,8 +300,16 @@ def fingerprint(cfg) -> str | None:
     times): run and model keys include it, so nothing made from a folder is reused after the folder
     changed. None for the fixed sources (MNIST, Fashion-MNIST, synthetic)."""
     if cfg.name in ("folder", "image_folder"):
-        return sources.folder_fingerprint(str(cfg.root))
+        return sources.folder_fingerprint(str(cfg.root), excluded(cfg))
     return None
+
+
+def excluded(cfg) -> tuple[str, ...]:
+    """The folders under a scored folder that are never its input (`dataset.exclude`: outputs,
+    caches, W&B runs), as absolute paths."""
+    from pathlib import Path
+
+    return tuple(str(Path(str(e)).resolve()) for e in (cfg.get("exclude") or ()))
 
 
 def unlabelled_folder(cfg) -> ImageSet:
@@ -313,6 +322,8 @@ def unlabelled_folder(cfg) -> ImageSet:
         bool(cfg.grey),
         cfg.on_bad_image,
         fingerprint(cfg),
+        excluded(cfg),
+        cfg.get("max_pixels", sources.MAX_PIXELS),
     )
     n = len(images)
     record = EvalRecord(

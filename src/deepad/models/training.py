@@ -5,6 +5,7 @@ per-image transforms, no checkpoints or validation unless asked (the overheads `
 from __future__ import annotations
 
 import logging
+import signal
 import warnings
 
 import numpy as np
@@ -71,5 +72,11 @@ def fit(module: pl.LightningModule, x: torch.Tensor, cfg, seed: int) -> pl.Light
         log_every_n_steps=1,
         num_sanity_val_steps=0,
     )
-    trainer.fit(module, batches(x, batch_size, True, seed), val_loader)
+    try:
+        trainer.fit(module, batches(x, batch_size, True, seed), val_loader)
+    except SystemExit:  # Lightning answers Ctrl-C with exit code 1 and ignores later Ctrl-Cs
+        if not trainer.interrupted:
+            raise
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        raise KeyboardInterrupt from None  # the caller's handler says so; nothing is cached
     return module.eval()

@@ -1,0 +1,177 @@
+"""Check a composed run config before any work: unknown keys (typos added with `+`), values out
+of range, paths that cannot be written. Each problem is one `ConfigError` line that names the key,
+the value and what is allowed; `experiments/run.py` and `deepad score` print it and exit 2.
+
+The schema is the config tree itself: the keys a group may hold are the union of the keys of its
+option files in conf/<group>/ (conf/config.yaml for the top level), so a new option file extends
+it and nothing is declared twice.
+"""
+
+from __future__ import annotations
+
+import functools
+import numbers
+import os
+import tempfile
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+CONF = Path(__file__).resolve().parents[2] / "conf"  # the repository's conf/ (editable install)
+GROUPS = ("dataset", "model", "features", "detector", "trainer", "logger")
+CLASSES = {"mnist": 10, "fashion_mnist": 10, "synthetic": 10}  # labels 0..n-1
+
+
+class ConfigError(ValueError):
+    """A config key or value a run cannot use; the message names the key, the value and the fix."""
+
+
+def _union(trees: list) -> dict | None:
+    """Merge the key trees of several option files: a dict where any of them has a dict."""
+    dicts = [t for t in trees if isinstance(t, dict)]
+    if not dicts:
+        return None
+    keys = sorted({k for d in dicts for k in d})
+    return {k: _union([d[k] for d in dicts if k in d]) for k in keys}
+
+
+def _load(path: Path) -> dict:
+    tree = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+    tree.pop("defaults", None)
+    return tree
+
+
+@functools.cache
+def schema() -> dict:
+    """The keys a run config may hold, as a tree (None = a leaf, any value)."""
+    top = _load(CONF / "config.yaml")
+    top.pop("hydra", None)
+    for group in GROUPS:
+        top[group] = _union([_load(p) for p in sorted((CONF / group).glob("*.yaml"))])
+    profiles = [_load(p) for p in sorted((CONF / "profile").glob("*.yaml"))]
+    top["profile"] = _union([p.get("profile") for p in profiles])
+    top.update({k: None for p in profiles for k in p if k not in ("profile", *top)})
+    return top
+
+
+def _unknown_keys(cfg: DictConfig, tree: dict, prefix: str = "") -> None:
+    for key in cfg:
+        name = f"{prefix}{key}"
+        if key not in tree:
+            raise ConfigError(
+                f"unknown key {name} (a typo?); {prefix.rstrip('.') or 'the config'} has the keys: "
+                + ", ".join(sorted(tree))
+            )
+        node = OmegaConf.select(cfg, str(key), throw_on_missing=False)
+        if isinstance(tree[key], dict) and isinstance(node, DictConfig):
+            _unknown_keys(node, tree[key], name + ".")
+
+
+def _value(cfg: DictConfig, key: str):
+    """The value at a dotted key; a mandatory value left as ??? is a ConfigError."""
+    parent, _, leaf = key.rpartition(".")
+    node = OmegaConf.select(cfg, parent, throw_on_missing=False) if parent else cfg
+    if isinstance(node, DictConfig) and leaf in node and OmegaConf.is_missing(node, leaf):
+        raise ConfigError(f"{key} is not set: {_HINTS.get(key, 'give it a value')}")
+    return OmegaConf.select(cfg, key)
+
+
+_HINTS = {
+    "dataset.root": "give the folder of images, e.g. dataset.root=/path/to/images",
+    "dataset.nominal": "give the nominal class names, e.g. dataset.nominal=[daisy,valley]",
+}
+
+
+def _whole(cfg: DictConfig, key: str, low: int, allow_none: bool = False, what: str = "") -> None:
+    value = _value(cfg, key)
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        extra = " or null" if allow_none else ""
+        raise ConfigError(
+            f"{key}={value!r}: need a whole number >= {low}{extra}" + (f" ({what})" if what else "")
+        )
+
+
+def _number(cfg: DictConfig, key: str, low: float, high: float, what: str = "") -> None:
+    value = _value(cfg, key)
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and low <= value <= high
+    if not ok:
+        raise ConfigError(
+            f"{key}={value!r}: need a number from {low} to {high}" + (f" ({what})" if what else "")
+        )
+
+
+def _classes(cfg: DictConfig, key: str, n: int) -> None:
+    value = _value(cfg, key)
+    values = list(value) if OmegaConf.is_list(value) else [value]
+    bad = [v for v in values if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < n]
+    if bad or not values:
+        raise ConfigError(
+            f"{key}={OmegaConf.to_container(value) if OmegaConf.is_list(value) else value!r}: "
+            f"{cfg.dataset.name}'s classes are the whole numbers 0..{n - 1}, "
+            f"given as a list, e.g. {key}=[7]"
+        )
+
+
+def check_dataset(cfg: DictConfig) -> None:
+    ds, name = cfg.dataset, cfg.dataset.name
+    if name in ("folder", "image_folder"):
+        root = _value(cfg, "dataset.root")
+        if not Path(str(root)).is_dir():
+            raise ConfigError(f"dataset.root={root}: no such folder; give a folder of images")
+        _whole(cfg, "dataset.size", 1, what="images are resized to size x size")
+        _whole(cfg, "dataset.max_pixels", 1, allow_none=True)
+    if name == "image_folder":
+        _value(cfg, "dataset.nominal")
+    if name in CLASSES:
+        _classes(cfg, "dataset.nominal", CLASSES[name])
+        if ds.get("anomaly") is not None:
+            _classes(cfg, "dataset.anomaly", CLASSES[name])
+    if name != "folder":
+        _number(cfg, "dataset.contamination", 0.0, 0.5, "p = anomalies / (nominal + anomalies)")
+        _whole(cfg, "dataset.cap", 2, allow_none=True, what="nominal images kept")
+    if ds.get("clutter"):
+        _number(cfg, "dataset.clutter.share", 0.0, 1.0, "share of nominal images given clutter")
+        _number(cfg, "dataset.clutter.strength", 0.0, 1.0, "background brightness")
+
+
+def check_paths(cfg: DictConfig) -> None:
+    """Every folder a run writes to can be made and written: else one line naming the path."""
+    places = {"paths.output_dir": cfg.paths.output_dir, "paths.cache": cfg.paths.cache}
+    if cfg.logger.name == "wandb":
+        places["logger.dir"] = cfg.logger.dir
+    for key, place in places.items():
+        writable(Path(str(place)), key)
+
+
+def writable(path: Path, key: str) -> Path:
+    """Make `path` (a folder) if needed and check a file can be written in it."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".deepad-write-check.")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        block = next((p for p in [path, *path.parents] if p.exists()), None)
+        why = (
+            f"{block} is a file, not a folder"
+            if block is not None and not block.is_dir()
+            else (err.strerror or str(err)).lower()
+        )
+        raise ConfigError(
+            f"{key}={path}: cannot write there ({why}); choose another folder"
+        ) from err
+    return path
+
+
+def check(cfg: DictConfig) -> None:
+    """Every check above, in the order a user would fix them: keys, values, paths."""
+    _unknown_keys(cfg, schema())
+    _whole(cfg, "seed", 0)
+    _whole(cfg, "threads", 1, allow_none=True)
+    _whole(cfg, "trainer.max_epochs", 1)
+    _whole(cfg, "trainer.batch_size", 1)
+    _number(cfg, "trainer.val_fraction", 0.0, 0.9)
+    check_dataset(cfg)
+    check_paths(cfg)
