@@ -136,8 +136,11 @@ def test_bad_contamination_from_the_command_line_fails_clearly(tmp_path):
         "logger=none",
         f"hydra.run.dir={tmp_path / 'r'}",
     )
-    assert done.returncode != 0
-    assert "contamination p=0.7 is out of range: need 0 <= p <= 0.5" in done.stderr
+    assert done.returncode == 2
+    assert done.stderr == (
+        "run.py: error: dataset.contamination=0.7: need a number from 0.0 to 0.5 "
+        "(p = anomalies / (nominal + anomalies))\n"
+    )
 
 
 @pytest.mark.parametrize("model", ["ae_dense", "ae_conv"])

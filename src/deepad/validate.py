@@ -2,9 +2,9 @@
 of range, paths that cannot be written. Each problem is one `ConfigError` line that names the key,
 the value and what is allowed; `experiments/run.py` and `deepad score` print it and exit 2.
 
-The schema is the config tree itself: the keys a group may hold are the union of the keys of its
-option files in conf/<group>/ (conf/config.yaml for the top level), so a new option file extends
-it and nothing is declared twice.
+The schema is the config tree itself: the keys a group may hold are those of its option files of
+the same name in conf/<group>/ (conf/config.yaml and conf/profile/ for the top level), so a new
+option file extends it and nothing is declared twice.
 """
 
 from __future__ import annotations
@@ -36,22 +36,41 @@ def _union(trees: list) -> dict | None:
 
 
 def _load(path: Path) -> dict:
-    tree = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+    """An option file's keys, its parents' (`defaults: [mnist, _self_]`) merged in."""
+    conf = OmegaConf.load(path)
+    parents = [d for d in conf.pop("defaults", []) if isinstance(d, str) and d != "_self_"]
+    conf = OmegaConf.merge(*[OmegaConf.load(path.parent / f"{d}.yaml") for d in parents], conf)
+    tree = OmegaConf.to_container(conf, resolve=False)
     tree.pop("defaults", None)
     return tree
 
 
 @functools.cache
-def schema() -> dict:
-    """The keys a run config may hold, as a tree (None = a leaf, any value)."""
+def group_schema(group: str, name: str) -> dict:
+    """The keys a `group` config named `name` may hold: the union of the option files of that name
+    (clutter_mnist and mnist are both `mnist`), or of every option file if none has the name."""
+    trees = [_load(p) for p in sorted((CONF / group).glob("*.yaml"))]
+    named = [t for t in trees if t.get("name") == name]
+    return _union(named or trees)
+
+
+@functools.cache
+def _top() -> dict:
     top = _load(CONF / "config.yaml")
     top.pop("hydra", None)
-    for group in GROUPS:
-        top[group] = _union([_load(p) for p in sorted((CONF / group).glob("*.yaml"))])
     profiles = [_load(p) for p in sorted((CONF / "profile").glob("*.yaml"))]
     top["profile"] = _union([p.get("profile") for p in profiles])
     top.update({k: None for p in profiles for k in p if k not in ("profile", *top)})
     return top
+
+
+def schema(cfg: DictConfig) -> dict:
+    """The keys this run config may hold, as a tree (None = a leaf, any value)."""
+    tree = dict(_top())
+    for group in GROUPS:
+        node = cfg.get(group)
+        tree[group] = group_schema(group, str(node.get("name")) if node is not None else "")
+    return tree
 
 
 def _unknown_keys(cfg: DictConfig, tree: dict, prefix: str = "") -> None:
@@ -71,7 +90,7 @@ def _value(cfg: DictConfig, key: str):
     """The value at a dotted key; a mandatory value left as ??? is a ConfigError."""
     parent, _, leaf = key.rpartition(".")
     node = OmegaConf.select(cfg, parent, throw_on_missing=False) if parent else cfg
-    if isinstance(node, DictConfig) and leaf in node and OmegaConf.is_missing(node, leaf):
+    if isinstance(node, DictConfig) and leaf in node.keys() and OmegaConf.is_missing(node, leaf):
         raise ConfigError(f"{key} is not set: {_HINTS.get(key, 'give it a value')}")
     return OmegaConf.select(cfg, key)
 
@@ -167,7 +186,7 @@ def writable(path: Path, key: str) -> Path:
 
 def check(cfg: DictConfig) -> None:
     """Every check above, in the order a user would fix them: keys, values, paths."""
-    _unknown_keys(cfg, schema())
+    _unknown_keys(cfg, schema(cfg))
     _whole(cfg, "seed", 0)
     _whole(cfg, "threads", 1, allow_none=True)
     _whole(cfg, "trainer.max_epochs", 1)
