@@ -212,7 +212,7 @@ def test_sweep_records_a_failure_goes_on_and_resumes(tmp_path):
     done = hydra_cli(tmp_path, *args)
     assert done.returncode == 0, done.stderr[-3000:]
     errors = list(sweep.rglob("error.json"))
-    assert len(errors) == 1 and "contamination p=0.7 is out of range" in errors[0].read_text()
+    assert len(errors) == 1 and "dataset.contamination=0.7: need a number" in errors[0].read_text()
     assert len(list(sweep.rglob("metrics.json"))) == 1  # the sweep went on past the failure
     again = hydra_cli(tmp_path, *args)
     assert again.stdout.count("skipped: results for this config exist") == 1
