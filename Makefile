@@ -8,7 +8,7 @@ DATA := data
 SRC := $(shell find src conf -name '*.py' -o -name '*.yaml' 2>/dev/null) experiments/run.py
 export PYTHONHASHSEED := 0
 
-.PHONY: help install data test test-all lint format reproduce sweeps bench clean
+.PHONY: help install data test test-all lint format reproduce sweeps results paper bench clean
 .DEFAULT_GOAL := help
 
 help: ## list the targets
@@ -21,6 +21,10 @@ install: $(VENV)/.installed ## create .venv with the pinned packages (CPU torch 
 TORCH_INDEX ?=
 VENV_MB := 2000
 $(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null || { \
+	  echo "make install: deepad needs Python 3.11 (torch 2.13.0's CPU wheel is built for it); $(PYTHON) is" \
+	    "$$($(PYTHON) --version 2>&1 || echo missing). Install 3.11 (e.g. pyenv install 3.11) and run" \
+	    "make PYTHON=python3.11 ..." >&2; exit 1; }
 	@test -x $(PY) || { free=$$(df -Pm . | awk 'NR == 2 {print $$4}'); [ "$$free" -ge $(VENV_MB) ] || { \
 	  echo "make install: .venv needs about $(VENV_MB) MB of disk, and $$(pwd) has $$free MB free." \
 	    "Free some space (make clean removes outputs/, cache/, wandb/) and run it again." >&2; exit 1; }; }
@@ -74,13 +78,20 @@ TABS := $(foreach t,ovr wilcoxon published ugly_digits clutter pretrained_size,$
 FIGS := $(foreach f,ugly_digits auroc_vs_p heatmap_ovr roc clutter_mnist examples,$(FIGURES)/$(f).png)
 START := $(shell date +%s)
 COLLECT := $(PY) experiments/collect.py
+RESULT_CSVS := $(foreach r,ovr ugly_digits clutter_mnist pretrained_size,$(RESULTS)/$(r).csv)
 
-reproduce: data $(PAPER)/paper.md ## the paper: sweeps, results, figures, tables, paper.md [PROFILE=quick]
+reproduce: data ## the paper: sweeps, results, then make paper and the W&B summary runs [PROFILE=quick]
+	$(MAKE) --no-print-directory results PROFILE=$(PROFILE)
+	$(MAKE) --no-print-directory paper PROFILE=$(PROFILE)
 	@cat $(TABLES)/ovr.md
 	@cat $(SWEEPS)/*.done
 	@echo "make reproduce PROFILE=$(PROFILE): $$(( $$(date +%s) - $(START) )) s wall time"
 
 sweeps: data $(EXPERIMENTS:%=$(SWEEPS)/%.done) ## only the experiment sweeps of PROFILE
+
+results: sweeps $(RESULT_CSVS) ## sweeps, then collect their runs into $(RESULTS)/*.csv
+
+paper: $(PAPER)/paper.md ## redraw tables, figures and paper.md from $(RESULTS) (committed): no sweep
 
 # The autoencoder / DBN sweeps run JOBS jobs at once, one torch thread each (cores = JOBS x 1).
 $(SWEEPS)/%.done: $(SRC) | data
@@ -91,6 +102,7 @@ $(SWEEPS)/%.done: $(SRC) | data
 
 # Collect: a CSV row per run; --scores / --extremes also keep the per-image scores and the
 # good / median / ugly images of the runs a figure draws (paper/results/*_scores.csv.gz, *_extremes.npz).
+ifeq ($(filter paper,$(MAKECMDGOALS)),)  # `make paper` reads the results as they are
 $(RESULTS)/ovr.csv: $(SWEEPS)/ovr.done $(SWEEPS)/ovr_dbn.done experiments/collect.py
 	$(COLLECT) $(SWEEPS)/ovr $(SWEEPS)/ovr_dbn $@ --scores "nominal == '7' and contamination == 0.1 and seed == 0"
 
@@ -102,6 +114,10 @@ $(RESULTS)/clutter_mnist.csv: $(SWEEPS)/clutter_mnist.done $(SWEEPS)/clutter_mni
 
 $(RESULTS)/pretrained_size.csv: $(SWEEPS)/pretrained_size.done experiments/collect.py
 	$(COLLECT) $(SWEEPS)/pretrained_size $@
+else
+$(RESULTS)/%.csv:
+	@echo "make paper: $@ is missing; make results PROFILE=$(PROFILE) runs the sweeps that make it" >&2; exit 1
+endif
 
 # One script per table (Markdown + LaTeX; the full profile also fills README's results markers)
 # and one per figure, each reading only the results files named here.

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from hydra import compose, initialize_config_dir
 
-from deepad import models, pipeline
+from deepad import detector, models, pipeline
 from deepad.data import sets, sources
 from deepad.models import training
 
@@ -70,7 +70,7 @@ def throughput(epochs: int, data_root: str) -> tuple[float, float, int]:
 
 def whole_run(data_root: str, model: str = "ae_h2o") -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        pipeline._FITTED.clear()
+        detector._FITTED.clear()
         sources.load_mnist.cache_clear()  # time the data step cold: read and verify the sdist
         cfg = config(
             f"model={model}",

@@ -7,7 +7,7 @@ from omegaconf import OmegaConf
 from sklearn.neural_network import BernoulliRBM
 
 from conftest import DATA
-from deepad import pipeline
+from deepad import detector, pipeline
 from deepad.data import sources
 from deepad.models import dbn, training
 
@@ -84,7 +84,8 @@ def _fit_rbm(x, hidden, epochs, batch, lr, momentum, wd, persistent, seed=0, val
             "progress_bar": False,
         }
     )
-    return training.fit(module, x, cfg, seed)
+    training.fit(module, x, cfg, seed)
+    return module
 
 
 def test_mnist_reconstruction_falls_and_pseudo_likelihood_rises():
@@ -153,7 +154,7 @@ def test_free_energy_finds_clearly_different_anomalies(make_cfg):
 
 
 def test_dbn_serves_every_variant_from_one_fit(make_cfg):
-    pipeline._FITTED.clear()
+    detector._FITTED.clear()
     base = (
         "dataset=synthetic",
         "dataset.n_per_class=40",

@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 
 from conftest import ROOT
-from deepad import cli, detect, pipeline, validate
+from deepad import cli, detect, detector, pipeline, validate
 from deepad.data import sources
 from deepad.models import autoencoder
 
@@ -268,13 +268,13 @@ def test_run_py_reports_user_errors_in_one_line_with_exit_code_2(tmp_path):
 
 @pytest.mark.parametrize("damage", ["truncated", "garbled", "empty"])
 def test_a_corrupt_cached_model_is_moved_aside_and_retrained(make_cfg, tmp_path, capsys, damage):
-    pipeline._FITTED.clear()  # no model of an earlier test in this process
+    detector._FITTED.clear()  # no model of an earlier test in this process
     first = pipeline.run(make_cfg(*TINY))
     (path,) = (tmp_path / "cache" / "models").glob("*.pt")
     good = path.read_bytes()
     broken = {"truncated": good[: len(good) // 2], "garbled": os.urandom(len(good)), "empty": b""}
     path.write_bytes(broken[damage])
-    pipeline._FITTED.clear()  # a new process: only the disk cache is left
+    detector._FITTED.clear()  # a new process: only the disk cache is left
     capsys.readouterr()
     again = pipeline.run(make_cfg(*TINY, "rerun=true"))
     err = capsys.readouterr().err
@@ -335,7 +335,7 @@ def test_ctrl_c_during_training_exits_130_in_one_line_and_keeps_nothing_partial(
         return step(self, batch, batch_idx)
 
     monkeypatch.setattr(autoencoder.AutoencoderModule, "training_step", interrupted)
-    pipeline._FITTED.clear()
+    detector._FITTED.clear()
     assert cli.main(argv) == 130
     line = one_error_line(capsys.readouterr().err, "deepad score: interrupted;")
     assert "run the same command again to resume" in line

@@ -12,7 +12,7 @@ import torch
 import yaml
 
 from conftest import ROOT
-from deepad import pipeline, store
+from deepad import detector, pipeline, store
 
 TINY = (
     "dataset=synthetic",
@@ -77,14 +77,14 @@ def test_synthetic_anomalies_are_found(make_cfg):
 
 
 def test_one_model_serves_every_variant_and_disk_cache_is_used(make_cfg, tmp_path):
-    pipeline._FITTED.clear()
+    detector._FITTED.clear()
     status = [
         pipeline.run(make_cfg(*TINY, f"features={v}", out=v))["model_cache"]
         for v in ("re", "a1", "a2")
     ]
     assert status == ["miss", "hit", "hit"]
     assert len(list((tmp_path / "cache" / "models").glob("*.pt"))) == 1
-    pipeline._FITTED.clear()  # a new process: the disk cache serves
+    detector._FITTED.clear()  # a new process: the disk cache serves
     assert pipeline.run(make_cfg(*TINY, "features=re", out="again"))["model_cache"] == "hit"
     assert pipeline.run(make_cfg(*TINY, "features=re", "seed=1", out="s1"))["model_cache"] == "miss"
 
@@ -92,7 +92,7 @@ def test_one_model_serves_every_variant_and_disk_cache_is_used(make_cfg, tmp_pat
 def test_same_seed_same_numbers(make_cfg, tmp_path):
     runs = []
     for name in ("a", "b"):
-        pipeline._FITTED.clear()
+        detector._FITTED.clear()
         cfg = make_cfg(*TINY, "features=a1", f"paths.cache={tmp_path / name}", out=name)
         pipeline.run(cfg)
         runs.append(pd.read_csv(tmp_path / name / "scores.csv"))

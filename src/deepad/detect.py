@@ -7,6 +7,8 @@ higher = more anomalous. Only `evaluate` reads the evaluation record.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import average_precision_score, roc_auc_score
@@ -15,48 +17,61 @@ from sklearn.svm import OneClassSVM
 
 from deepad.data.sets import EvalRecord
 
+Scorer = Callable[[np.ndarray], np.ndarray]  # new rows (M, d) -> their scores (M,)
+
 
 def iforest(
     X: np.ndarray, n_estimators: int = 100, max_samples="auto", random_state: int = 0
-) -> np.ndarray:
-    """Isolation Forest fit and scored on X (N, d) -> (N,); transductive, as in the proposal."""
+) -> tuple[np.ndarray, Scorer]:
+    """Isolation Forest fit on X (N, d): X's scores (N,), transductive as in the proposal, and a
+    scorer of new rows."""
     forest = IsolationForest(
         n_estimators=n_estimators, max_samples=max_samples, random_state=random_state
-    )
-    return -forest.fit(X).score_samples(X)
+    ).fit(X)
+    return -forest.score_samples(X), lambda new: -forest.score_samples(new)
 
 
-def knn(X: np.ndarray, k: int = 10) -> np.ndarray:
-    """Mean distance to the k nearest other points (N, d) -> (N,)."""
-    dist, _ = NearestNeighbors(n_neighbors=k + 1).fit(X).kneighbors(X)
-    return dist[:, 1:].mean(1)
+def knn(X: np.ndarray, k: int = 10) -> tuple[np.ndarray, Scorer]:
+    """Mean distance to the k nearest other points (N, d) -> (N,) (a point is not its own
+    neighbour); new rows: mean distance to their k nearest points of X."""
+    near = NearestNeighbors(n_neighbors=k + 1).fit(X)
+    return near.kneighbors(X)[0][:, 1:].mean(1), lambda new: near.kneighbors(new, k)[0].mean(1)
 
 
-def lof(X: np.ndarray, k: int = 20) -> np.ndarray:
-    """Local outlier factor (N, d) -> (N,)."""
-    model = LocalOutlierFactor(n_neighbors=k).fit(X)
-    return -model.negative_outlier_factor_
+def lof(X: np.ndarray, k: int = 20) -> tuple[np.ndarray, Scorer]:
+    """Local outlier factor (N, d) -> (N,); new rows by LOF's novelty mode."""
+    model = LocalOutlierFactor(n_neighbors=k, novelty=True).fit(X)
+    return -model.negative_outlier_factor_, lambda new: -model.score_samples(new)
 
 
-def ocsvm(X: np.ndarray, nu: float = 0.1, gamma="scale") -> np.ndarray:
+def ocsvm(X: np.ndarray, nu: float = 0.1, gamma="scale") -> tuple[np.ndarray, Scorer]:
     """One-class SVM with an RBF kernel, (N, d) -> (N,)."""
-    return -OneClassSVM(nu=nu, gamma=gamma).fit(X).decision_function(X)
+    svm = OneClassSVM(nu=nu, gamma=gamma).fit(X)
+    return -svm.decision_function(X), lambda new: -svm.decision_function(new)
+
+
+def fit(features: np.ndarray, cfg) -> tuple[np.ndarray, Scorer]:
+    """Fit the detector `cfg.name` on features (N, d): their scores (N,) and a scorer of new rows.
+    A 1-D feature (N,) is a score already. Higher = more anomalous."""
+    if features.ndim == 1:
+        return features.astype(np.float64), lambda new: new.astype(np.float64)
+    X = features.astype(np.float32)  # (N, d)
+    if cfg.name == "iforest":
+        scores, scorer = iforest(X, cfg.n_estimators, cfg.max_samples, cfg.random_state)
+    elif cfg.name == "knn":
+        scores, scorer = knn(X, cfg.k)
+    elif cfg.name == "lof":
+        scores, scorer = lof(X, cfg.k)
+    elif cfg.name == "ocsvm":
+        scores, scorer = ocsvm(X, cfg.nu, cfg.gamma)
+    else:
+        raise ValueError(f"unknown detector {cfg.name!r}; choose iforest, knn, lof or ocsvm")
+    return scores, lambda new: scorer(new.astype(np.float32))
 
 
 def score(features: np.ndarray, cfg) -> np.ndarray:
-    """Features -> anomaly scores: a 1-D array is a score already; a matrix goes to `cfg.name`."""
-    if features.ndim == 1:
-        return features.astype(np.float64)
-    X = features.astype(np.float32)  # (N, d)
-    if cfg.name == "iforest":
-        return iforest(X, cfg.n_estimators, cfg.max_samples, cfg.random_state)
-    if cfg.name == "knn":
-        return knn(X, cfg.k)
-    if cfg.name == "lof":
-        return lof(X, cfg.k)
-    if cfg.name == "ocsvm":
-        return ocsvm(X, cfg.nu, cfg.gamma)
-    raise ValueError(f"unknown detector {cfg.name!r}; choose iforest, knn, lof or ocsvm")
+    """Features -> anomaly scores of the same images (see `fit`)."""
+    return fit(features, cfg)[0]
 
 
 def order(scores: np.ndarray, seed: int) -> np.ndarray:

@@ -44,7 +44,11 @@ def _one_batch(net: nn.Module, x: torch.Tensor, variant: str) -> torch.Tensor:
 
 @torch.no_grad()
 def extract(
-    net: nn.Module | None, x: torch.Tensor, variant: str, batch_size: int = 2048
+    net: nn.Module | None,
+    x: torch.Tensor,
+    variant: str,
+    batch_size: int = 2048,
+    progress: bool = False,
 ) -> np.ndarray:
     """Features of images x (N, C, H, W) in [0, 1]: (N,) scores or an (N, d) matrix (see module doc)."""
     if variant not in VARIANTS:
@@ -59,5 +63,7 @@ def extract(
     net.eval()
     device = next(net.parameters()).device
     chunks = x.split(batch_size)
-    progress = tqdm(chunks, desc=f"features {variant}", disable=len(chunks) < 4, leave=False)
-    return torch.cat([_one_batch(net, xb.to(device), variant).cpu() for xb in progress]).numpy()
+    shown = tqdm(
+        chunks, desc=f"features {variant}", disable=not progress or len(chunks) < 4, leave=False
+    )
+    return torch.cat([_one_batch(net, xb.to(device), variant).cpu() for xb in shown]).numpy()

@@ -6,7 +6,6 @@ the model and the detector are fit on the contaminated set and score that same s
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -17,13 +16,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytorch_lightning as pl
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from deepad import detect, features, models, report, validate
+from deepad import detect, report, validate
 from deepad.data import sets, sources
-from deepad.models import training
+from deepad.detector import Detector
 from deepad.store import (
     code_hash,
     git_commit,
@@ -33,67 +31,6 @@ from deepad.store import (
     write_npz,
     write_text,
 )
-
-_FITTED: dict[str, pl.LightningModule] = {}  # this process's fitted models, by cache key
-
-
-def model_key(cfg: DictConfig) -> str:
-    """Hash of everything a fitted model depends on: data, model, trainer and seed configs, and
-    the library versions."""
-    parts = {
-        k: OmegaConf.to_container(cfg[k], resolve=True) for k in ("dataset", "model", "trainer")
-    }
-    parts["seed"] = int(cfg.seed)
-    parts["trainer"].pop("progress_bar", None)  # display only
-    parts["dataset"].pop("exclude", None)  # where outputs go; the files themselves are keyed below
-    parts["libraries"] = library_versions()
-    parts["files"] = sets.fingerprint(cfg.dataset)
-    blob = json.dumps(parts, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def fitted_model(cfg: DictConfig, x: torch.Tensor) -> tuple[pl.LightningModule, str]:
-    """The model for this config: from this process, from the disk cache, or trained now."""
-    key = model_key(cfg)
-    if key in _FITTED:
-        return _FITTED[key], "hit"
-    path = Path(cfg.paths.cache) / "models" / f"{cfg.model.name}-{key}.pt"
-    pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
-    module = models.build(cfg.model, tuple(x.shape[1:]))
-    if getattr(module, "pretrained", False):  # frozen weights from a package: nothing to fit
-        status = "pretrained"
-    else:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path.with_suffix(".lock"), "w") as lock:  # parallel jobs: one trains, rest wait
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            status = "hit" if path.is_file() and _load_cached(module, path) else "miss"
-            if status == "miss":
-                training.fit(module, x, cfg.trainer, int(cfg.seed))
-                module.net.cpu()
-                write_atomic(path, lambda tmp: torch.save(module.net.state_dict(), tmp))
-    module.eval()
-    _FITTED[key] = module
-    return module, status
-
-
-def _load_cached(module: pl.LightningModule, path: Path) -> bool:
-    """Load a cached model's weights into `module`. A truncated, garbled or empty file (or one of
-    another shape) is moved aside to `<name>.corrupt`, with a warning naming both paths, and
-    False says: train again."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        module.net.load_state_dict(state)
-        return True
-    except Exception as err:  # noqa: BLE001 - a cache file that does not load is rebuilt, whatever broke it
-        aside = path.with_name(path.name + ".corrupt")
-        os.replace(path, aside)
-        why = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
-        print(
-            f"[deepad] warning: cached model {path} is unreadable ({why}); "
-            f"moved it to {aside} and training again",
-            file=sys.stderr,
-        )
-        return False
 
 
 def config_key(cfg: DictConfig) -> str:
@@ -109,6 +46,29 @@ def config_key(cfg: DictConfig) -> str:
     resolved["files"] = sets.fingerprint(cfg.dataset)
     blob = json.dumps(resolved, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def run_name(cfg: DictConfig) -> str:
+    """A W&B run's name, unique within a project: experiment / model / features / detector /
+    data set / nominal / p / seed."""
+    nominal = "+".join(str(c) for c in (cfg.dataset.get("nominal") or [])) or "all"
+    experiment = cfg.logger.get("group") or "run"
+    parts = (cfg.model.name, cfg.features.name, cfg.detector.name, cfg.dataset.name)
+    p = cfg.dataset.get("contamination")
+    return "/".join([experiment, *parts, f"nominal={nominal}", f"p={p}", f"seed={cfg.seed}"])
+
+
+def run_group(cfg: DictConfig) -> str | None:
+    """The experiment's W&B group; a plain multirun is grouped by the keys it sweeps."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if cfg.logger.get("group") or not HydraConfig.initialized():
+        return cfg.logger.get("group")
+    hydra = HydraConfig.get()
+    if hydra.mode != RunMode.MULTIRUN:
+        return None
+    return "multirun:" + ",".join(sorted(o.split("=", 1)[0] for o in hydra.overrides.task))
 
 
 def finished(out: Path, key: str) -> dict | None:
@@ -144,19 +104,9 @@ def _run(cfg: DictConfig) -> dict:
     variant = cfg.features.name
 
     data = sets.build(cfg.dataset)
-    x = training.to_tensor(data.images)  # (N, C, H, W) in [0, 1]
     t1 = time.perf_counter()
-    module, cache = (
-        fitted_model(cfg, x) if features.NEEDS_MODEL.get(variant, True) else (None, "none")
-    )
-    t2 = time.perf_counter()
-    net = module.net if module else None
-    feats = features.extract(
-        net, x, variant, cfg.model.get("feature_batch_size", 2048)
-    )  # (N,) | (N, d)
-    t3 = time.perf_counter()
-    scores = detect.score(feats, cfg.detector)  # (N,), higher = more anomalous
-    t4 = time.perf_counter()
+    det = Detector.from_config(cfg, cache=Path(cfg.paths.cache)).fit(data.images)  # one path
+    scores = det.decision_scores_  # (N,), higher = more anomalous
 
     metrics = detect.evaluate(scores, data.record)  # the only reader of the labels
     metrics.update(detect.ties(scores))
@@ -172,12 +122,10 @@ def _run(cfg: DictConfig) -> dict:
     metrics.update(
         p=float("nan") if p is None else float(p),
         p_actual=float("nan") if p is None else metrics["n_anomalies"] / metrics["n"],
-        feature_dim=1 if feats.ndim == 1 else int(feats.shape[1]),
-        model_cache=cache,
+        feature_dim=det.feature_dim_,
+        model_cache=det.model_cache_,
         seconds_data=t1 - t0,
-        seconds_train=t2 - t1,
-        seconds_features=t3 - t2,
-        seconds_detect=t4 - t3,
+        **{f"seconds_{step}": v for step, v in det.seconds_.items()},  # train, features, detect
         git_commit=git_commit(),
         config_key=key,
         **{f"version_{name}": v for name, v in library_versions().items()},
@@ -213,10 +161,16 @@ def _run(cfg: DictConfig) -> dict:
     write_json(out / "metrics.json", metrics)
     (out / "error.json").unlink(missing_ok=True)  # an earlier failure of this run is superseded
     if cfg.logger.name == "wandb":
-        report.log_wandb(cfg.logger, resolved, metrics, {"grid": grid}, name=out.name)
+        plots = report.score_plots(scores, data.record)
+        run_dir, mode = report.log_wandb(
+            cfg.logger, resolved, metrics, {"grid": grid}, run_name(cfg), run_group(cfg),
+            det.curves_, plots,
+        )  # fmt: skip
+        if mode == "offline" and run_dir:
+            print(f"[deepad] W&B offline run {run_dir}; upload it with: wandb sync {run_dir}")
     print(
         f"[deepad] {title} | AP {metrics['ap']:.3f} | n={metrics['n']} anomalies={metrics['n_anomalies']} "
-        f"| model {cache} | {metrics['seconds_total']:.1f}s -> {out}"
+        f"| model {det.model_cache_} | {metrics['seconds_total']:.1f}s -> {out}"
     )
     return metrics
 

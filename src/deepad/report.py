@@ -128,12 +128,53 @@ def wandb_logged_in() -> bool:
         return False
 
 
+def _curve_table(x: np.ndarray, y: np.ndarray, names: tuple[str, str], points: int = 200):
+    """A W&B line plot's table, thinned to at most `points` rows (the curve's shape, not its size)."""
+    import wandb
+
+    keep = np.unique(np.linspace(0, len(x) - 1, min(points, len(x))).round().astype(int))
+    return wandb.Table(data=np.c_[x[keep], y[keep]].tolist(), columns=list(names))
+
+
+def score_plots(scores: np.ndarray, record: EvalRecord) -> dict:
+    """W&B panels of one run's scores: a histogram per group (nominal, nominal_clutter, anomaly,
+    or unlabelled) and, when the run has labels, its ROC and precision-recall curves."""
+    from sklearn.metrics import precision_recall_curve, roc_curve
+
+    import wandb
+
+    plots = {
+        f"score_histogram/{g}": wandb.Histogram(scores[record.groups == g])
+        for g in np.unique(record.groups)
+    }
+    y = record.is_anomaly.astype(int)
+    if 0 < y.sum() < len(y):
+        fpr, tpr, _ = roc_curve(y, scores)
+        precision, recall, _ = precision_recall_curve(y, scores)
+        roc = _curve_table(fpr, tpr, ("false positive rate", "true positive rate"))
+        pr = _curve_table(recall[::-1], precision[::-1], ("recall", "precision"))
+        plots["roc_curve"] = wandb.plot.line(roc, *roc.columns, title="ROC")
+        plots["pr_curve"] = wandb.plot.line(pr, *pr.columns, title="precision-recall")
+    return plots
+
+
 def log_wandb(
-    logger_cfg, config: dict, metrics: dict, images: dict[str, Path], name: str
-) -> str | None:
-    """One W&B run: the resolved config, the metrics (as summary) and the grids as wandb.Image.
-    mode auto = online with a login, else offline (sync later with `wandb sync wandb/offline-run-*`).
-    Returns the run's local directory."""
+    logger_cfg,
+    config: dict,
+    metrics: dict,
+    images: dict[str, Path],
+    name: str,
+    group: str | None = None,
+    curves: list[dict] = (),
+    plots: dict | None = None,
+) -> tuple[str | None, str]:
+    """One W&B run: the resolved config; the network's per-epoch training curves, through
+    Lightning's W&B logger (the curves kept beside the cached network, so a network loaded from
+    the cache shows them too); the metrics (as summary), the grids as wandb.Image and `plots`.
+    mode auto = online with a login, else offline (sync later with `wandb sync DIR`).
+    Returns the run's local directory and the mode it ran in."""
+    from pytorch_lightning.loggers import WandbLogger
+
     import wandb
 
     mode = logger_cfg.mode
@@ -145,14 +186,18 @@ def log_wandb(
         entity=logger_cfg.entity,
         mode=mode,
         dir=str(logger_cfg.dir),
-        group=logger_cfg.group,
+        group=group or logger_cfg.group,
         tags=list(logger_cfg.tags),
         name=name,
         config=config,
         settings=wandb.Settings(silent=True, console="off"),
     )
-    run.log({**metrics, **{k: wandb.Image(str(p)) for k, p in images.items()}})
+    lightning = WandbLogger(experiment=run)
+    for row in curves:  # one history step per epoch: train/loss, val/loss, DBN per-layer curves
+        numbers = {k: v for k, v in row.items() if k != "epoch" and isinstance(v, int | float)}
+        lightning.log_metrics({**numbers, "epoch": row["epoch"]}, step=row["epoch"])
+    run.log({**metrics, **{k: wandb.Image(str(p)) for k, p in images.items()}, **(plots or {})})
     run.summary.update(metrics)
-    run_dir = getattr(run, "dir", None)
+    run_dir = str(Path(run.dir).parent) if getattr(run, "dir", None) else None
     run.finish()
-    return run_dir
+    return run_dir, mode

@@ -128,13 +128,15 @@ def _classes(cfg: DictConfig, key: str, n: int) -> None:
     if bad or not values:
         raise ConfigError(
             f"{key}={OmegaConf.to_container(value) if OmegaConf.is_list(value) else value!r}: "
-            f"{cfg.dataset.name}'s classes are the whole numbers 0..{n - 1}, "
+            f"{cfg.dataset.get('source') or cfg.dataset.name}'s classes are the whole numbers "
+            f"0..{n - 1}, "
             f"given as a list, e.g. {key}=[7]"
         )
 
 
 def check_dataset(cfg: DictConfig) -> None:
-    ds, name = cfg.dataset, cfg.dataset.name
+    ds = cfg.dataset
+    name = ds.get("source") or ds.name  # clutter_mnist is built from mnist
     if name in ("folder", "image_folder"):
         root = _value(cfg, "dataset.root")
         if not Path(str(root)).is_dir():

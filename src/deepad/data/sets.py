@@ -223,8 +223,9 @@ def add_clutter(
 
 
 def build(cfg) -> ImageSet:
-    """The image set named by a `dataset` config group (see conf/dataset/)."""
-    name = cfg.name
+    """The image set named by a `dataset` config group (see conf/dataset/); `source` names the
+    images a derived set (clutter_mnist) is built from."""
+    name = cfg.get("source") or cfg.name
     if name == "synthetic":
         src = synthetic_source(cfg.get("n_per_class", 300), seed=cfg.get("source_seed", 0))
     elif name in ("mnist", "fashion_mnist"):

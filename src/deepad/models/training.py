@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import warnings
 
 import numpy as np
@@ -44,10 +45,25 @@ def batches(x: torch.Tensor, batch_size: int, shuffle: bool, seed: int) -> DataL
     return DataLoader(ds, sampler=BatchSampler(order, batch_size, drop_last=False), batch_size=None)
 
 
-def fit(module: pl.LightningModule, x: torch.Tensor, cfg, seed: int) -> pl.LightningModule:
-    """Train `module` on x (N, C, H, W) with the `trainer` config group; returns it in eval mode.
-    A module that sets its own `max_epochs` / `batch_size` (the DBN: epochs per layer x layers)
-    overrides the trainer's."""
+class EpochLines(pl.Callback):
+    """Instead of a progress bar when output is not a terminal (a log file, a sweep): one line per
+    epoch with the epoch's logged numbers."""
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        numbers = " ".join(
+            f"{k} {float(v):.4g}" for k, v in sorted(trainer.callback_metrics.items())
+        )
+        print(
+            f"[train] epoch {trainer.current_epoch + 1}/{trainer.max_epochs} {numbers}", flush=True
+        )
+
+
+def fit(module: pl.LightningModule, x: torch.Tensor, cfg, seed: int) -> list[dict]:
+    """Train `module` on x (N, C, H, W) with the `trainer` config group; leaves it in eval mode and
+    returns its per-epoch training curves (`module.history`: AE loss; DBN per layer CD error,
+    pseudo-likelihood, free energy). A module that sets its own `max_epochs` / `batch_size` (the
+    DBN: epochs per layer x layers) overrides the trainer's. `progress_bar`: a bar on a terminal,
+    one line per epoch elsewhere."""
     pl.seed_everything(seed, workers=True, verbose=False)
     epochs = getattr(module, "max_epochs", None) or cfg.max_epochs
     batch_size = getattr(module, "batch_size", None) or cfg.batch_size
@@ -57,6 +73,8 @@ def fit(module: pl.LightningModule, x: torch.Tensor, cfg, seed: int) -> pl.Light
         n_val = max(1, int(len(x) * cfg.val_fraction))
         val_loader = batches(x[perm[:n_val]], batch_size, False, seed)
         x = x[perm[n_val:]]
+    bar = bool(cfg.progress_bar) and sys.stderr.isatty()
+    lines = [EpochLines()] if cfg.progress_bar and not bar else []
     trainer = pl.Trainer(
         max_epochs=epochs,
         accelerator=cfg.accelerator,
@@ -64,10 +82,8 @@ def fit(module: pl.LightningModule, x: torch.Tensor, cfg, seed: int) -> pl.Light
         logger=False,
         enable_checkpointing=False,
         enable_model_summary=False,
-        enable_progress_bar=cfg.progress_bar,
-        callbacks=[TQDMProgressBar(refresh_rate=cfg.get("progress_refresh", 25))]
-        if cfg.progress_bar
-        else [],
+        enable_progress_bar=bar,
+        callbacks=[TQDMProgressBar(refresh_rate=cfg.get("progress_refresh", 25))] if bar else lines,
         deterministic=True,
         log_every_n_steps=1,
         num_sanity_val_steps=0,
@@ -79,4 +95,5 @@ def fit(module: pl.LightningModule, x: torch.Tensor, cfg, seed: int) -> pl.Light
             raise
         signal.signal(signal.SIGINT, signal.default_int_handler)
         raise KeyboardInterrupt from None  # the caller's handler says so; nothing is cached
-    return module.eval()
+    module.eval()
+    return list(getattr(module, "history", []))

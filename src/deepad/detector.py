@@ -1,0 +1,244 @@
+"""`Detector`: the paper's scores as an estimator in the scikit-learn / PyOD habit.
+
+    from deepad import Detector
+    det = Detector(model="ae_h2o", features="a2", detector="iforest", seed=0).fit(images)
+    det.decision_scores_          # (N,) higher = more anomalous, for the images it was fit on
+    det.decision_function(new)    # (M,) scores of other images, by the same network and detector
+    det.labels_, det.threshold_   # 1 = among the `contamination` share with the highest scores
+
+A network (conf/model/) is trained on the images (unsupervised, as in the proposal's Step 1), each
+image becomes a feature (conf/features/: RE, A1, A2, free energy, raw pixels; Step 2) and a
+detector scores the features (conf/detector/: Isolation Forest, kNN, LOF, one-class SVM; Step 3).
+`pipeline.run` (every run of the paper) and `deepad score` fit a Detector: one path, not two.
+
+Images: uint8 or float arrays / tensors (N, H, W) or (N, C, H, W) (floats in [0, 1], or in
+[0, 255] if any value is above 1), a list of image paths, or a folder (read at `size`, grey or RGB).
+Nothing is written unless `cache` is a directory: trained networks are then saved there (keyed by
+the images, the model, trainer and seed configs and the library versions) beside their per-epoch
+training curves; `cache=True` keeps them in this process only and `cache=False` always trains.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from deepad import detect, features, models
+from deepad.data import sources
+from deepad.models import training
+from deepad.store import library_versions, write_atomic, write_json
+
+_FITTED: dict[str, tuple[pl.LightningModule, list[dict]]] = {}  # this process's networks, by key
+
+
+def compose(
+    model: str, features_: str, detector: str, seed: int, overrides: Sequence[str] = ()
+) -> DictConfig:
+    """The repository's config (conf/) with these groups chosen and any Hydra overrides."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from deepad.validate import CONF
+
+    choice = [f"model={model}", f"features={features_}", f"detector={detector}", f"seed={seed}"]
+    choice += ["logger=none", *overrides]
+    if GlobalHydra.instance().is_initialized():  # inside a Hydra app or another compose
+        return hydra_compose("config", overrides=choice)
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        return hydra_compose("config", overrides=choice)
+
+
+def as_images(images, size: int = 28, grey: bool = True) -> tuple[torch.Tensor, list[str] | None]:
+    """Any accepted image input -> (N, C, H, W) float32 in [0, 1], and the file of each image
+    (None for arrays)."""
+    if isinstance(images, str | Path):
+        stamp = sources.folder_fingerprint(str(images))  # a changed folder is read again
+        arr, files = sources.read_images(str(images), size, grey, "skip", stamp)
+        return training.to_tensor(arr), [str(Path(images) / f) for f in files]
+    if isinstance(images, list | tuple) and images and isinstance(images[0], str | Path):
+        read, kept = sources._load_files([Path(p) for p in images], size, grey, "error")
+        return training.to_tensor(np.stack(read)), [str(p) for p in kept]
+    x = torch.as_tensor(np.asarray(images) if not torch.is_tensor(images) else images)
+    if x.ndim == 3:
+        x = x[:, None]  # (N, 1, H, W)
+    if x.ndim != 4 or len(x) == 0:
+        raise ValueError(
+            f"images of shape {tuple(x.shape)}: give (N, H, W) or (N, C, H, W) arrays, a list of "
+            "image paths, or a folder"
+        )
+    if x.dtype == torch.uint8:
+        return x.float().div_(255.0), None
+    x = x.float()
+    top = float(x.max())
+    if float(x.min()) < 0 or top > 255:
+        raise ValueError(f"image values from {float(x.min())} to {top}: need 0..1 or 0..255")
+    return (x / 255.0 if top > 1.0 else x), None
+
+
+def data_key(x: torch.Tensor) -> str:
+    """Hash of the images a network is trained on (their float32 bytes and shape)."""
+    h = hashlib.sha256(str(tuple(x.shape)).encode())
+    h.update(x.contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+class Detector:
+    """Train a network on images, turn each image into a feature, score it (module docstring)."""
+
+    def __init__(
+        self,
+        model: str = "ae_h2o",
+        features: str = "re",
+        detector: str = "iforest",
+        seed: int = 0,
+        contamination: float = 0.1,
+        cache: bool | str | Path = True,
+        size: int = 28,
+        grey: bool = True,
+        overrides: Sequence[str] = (),
+        **groups: dict,
+    ) -> None:
+        """`groups`: keys of a config group, e.g. `trainer={"max_epochs": 10}`,
+        `model={"hidden": [64]}`; `overrides`: Hydra override strings, e.g. ["trainer.batch_size=64"]."""
+        extra = [f"{g}.{k}={json.dumps(v)}" for g, keys in groups.items() for k, v in keys.items()]
+        self.cfg = compose(model, features, detector, seed, [*extra, *overrides])
+        self.contamination, self.cache, self.size, self.grey = contamination, cache, size, grey
+        if not 0.0 < contamination < 0.5:
+            raise ValueError(f"contamination={contamination}: need 0 < contamination < 0.5")
+
+    @classmethod
+    def from_config(cls, cfg: DictConfig, cache: bool | str | Path = True) -> Detector:
+        """A Detector for a composed run config (what `pipeline.run` uses)."""
+        det = cls.__new__(cls)
+        det.cfg, det.cache, det.size, det.grey = cfg, cache, 28, True
+        det.contamination = 0.1
+        return det
+
+    # --- the network -----------------------------------------------------------------------------
+
+    def model_key(self, x: torch.Tensor) -> str:
+        """Hash of everything a trained network depends on: the images, the model and trainer
+        configs, the seed and the library versions."""
+        parts = {k: OmegaConf.to_container(self.cfg[k], resolve=True) for k in ("model", "trainer")}
+        parts["trainer"].pop("progress_bar", None)  # display only
+        parts.update(seed=int(self.cfg.seed), libraries=library_versions(), data=data_key(x))
+        blob = json.dumps(parts, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def _network(self, x: torch.Tensor) -> tuple[pl.LightningModule, list[dict], str]:
+        """The network for these images: from this process, from the cache folder, or trained."""
+        cfg = self.cfg
+        key = self.model_key(x)
+        if self.cache is not False and key in _FITTED:
+            return *_FITTED[key], "hit"
+        pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
+        module = models.build(cfg.model, tuple(x.shape[1:]))
+        curves: list[dict] = []
+        if getattr(module, "pretrained", False):  # frozen weights from a package: nothing to fit
+            status = "pretrained"
+        elif isinstance(self.cache, str | Path):
+            path = Path(self.cache) / "models" / f"{cfg.model.name}-{key}.pt"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path.with_suffix(".lock"), "w") as lock:  # parallel jobs: one trains
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                status = "hit" if path.is_file() and _load_cached(module, path) else "miss"
+                if status == "miss":
+                    curves = training.fit(module, x, cfg.trainer, int(cfg.seed))
+                    module.net.cpu()
+                    write_atomic(path, lambda tmp: torch.save(module.net.state_dict(), tmp))
+                    write_json(curves_path(path), curves)
+                else:
+                    curves = _read_curves(curves_path(path))
+        else:
+            curves = training.fit(module, x, cfg.trainer, int(cfg.seed))
+            module.net.cpu()
+            status = "miss"
+        module.eval()
+        if self.cache is not False:
+            _FITTED[key] = (module, curves)
+        return module, curves, status
+
+    # --- the estimator ---------------------------------------------------------------------------
+
+    def fit(self, images) -> Detector:
+        """Train the network (unless cached), extract features, fit the detector; sets
+        `decision_scores_` (N,), `threshold_`, `labels_` (N,), `curves_` (per-epoch training
+        curves), `model_cache_` (miss / hit / pretrained / none), `seconds_` (train, features,
+        detect) and `files_` (for paths)."""
+        x, self.files_ = as_images(images, self.size, self.grey)  # (N, C, H, W)
+        variant = self.cfg.features.name
+        t0 = time.perf_counter()
+        if features.NEEDS_MODEL.get(variant, True):
+            self.module_, self.curves_, self.model_cache_ = self._network(x)
+        else:
+            self.module_, self.curves_, self.model_cache_ = None, [], "none"
+        t1 = time.perf_counter()
+        feats = self._features(x)  # (N,) | (N, d)
+        self.feature_dim_ = 1 if feats.ndim == 1 else int(feats.shape[1])
+        t2 = time.perf_counter()
+        self.decision_scores_, self.scorer_ = detect.fit(feats, self.cfg.detector)  # (N,)
+        self.seconds_ = {"train": t1 - t0, "features": t2 - t1, "detect": time.perf_counter() - t2}
+        self.threshold_ = float(np.quantile(self.decision_scores_, 1.0 - self.contamination))
+        self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)  # (N,)
+        return self
+
+    def _features(self, x: torch.Tensor) -> np.ndarray:
+        net = self.module_.net if self.module_ is not None else None
+        batch = self.cfg.model.get("feature_batch_size", 2048)
+        show = bool(self.cfg.trainer.get("progress_bar", False)) and sys.stderr.isatty()
+        return features.extract(net, x, self.cfg.features.name, batch, progress=show)
+
+    def decision_function(self, images) -> np.ndarray:
+        """Scores of other images by the fitted network and detector: (M,), higher = more anomalous."""
+        if not hasattr(self, "scorer_"):
+            raise RuntimeError("call fit(images) before decision_function(images)")
+        x, _ = as_images(images, self.size, self.grey)
+        return self.scorer_(self._features(x))
+
+    def predict(self, images) -> np.ndarray:
+        """1 where an image's score is above `threshold_`, else 0: (M,)."""
+        return (self.decision_function(images) > self.threshold_).astype(np.int64)
+
+
+def curves_path(model_path: Path) -> Path:
+    """The per-epoch training curves kept beside a cached network."""
+    return model_path.with_suffix(".curves.json")
+
+
+def _read_curves(path: Path) -> list[dict]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return []  # a network cached before curves were kept
+
+
+def _load_cached(module: pl.LightningModule, path: Path) -> bool:
+    """Load a cached network's weights into `module`. A truncated, garbled or empty file (or one of
+    another shape) is moved aside to `<name>.corrupt`, with a warning naming both paths, and
+    False says: train again."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        module.net.load_state_dict(state)
+        return True
+    except Exception as err:  # noqa: BLE001 - a cache file that does not load is rebuilt
+        aside = path.with_name(path.name + ".corrupt")
+        os.replace(path, aside)
+        why = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
+        print(
+            f"[deepad] warning: cached model {path} is unreadable ({why}); "
+            f"moved it to {aside} and training again",
+            file=sys.stderr,
+        )
+        return False
