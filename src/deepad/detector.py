@@ -108,11 +108,16 @@ class Detector:
         size: int = 28,
         grey: bool = True,
         overrides: Sequence[str] = (),
-        **groups: dict,
+        **keys,
     ) -> None:
-        """`groups`: keys of a config group, e.g. `trainer={"max_epochs": 10}`,
-        `model={"hidden": [64]}`; `overrides`: Hydra override strings, e.g. ["trainer.batch_size=64"]."""
-        extra = [f"{g}.{k}={json.dumps(v)}" for g, keys in groups.items() for k, v in keys.items()]
+        """`keys`: config values, as a dotted key (`**{"model.hidden": [64]}`) or as a dict per
+        config group (`trainer={"max_epochs": 10, "batch_size": 64}`); `overrides`: Hydra override
+        strings (`["trainer.batch_size=64"]`)."""
+        extra = [
+            f"{g}.{k}={json.dumps(v)}" if isinstance(group, dict) else f"{g}={json.dumps(group)}"
+            for g, group in keys.items()
+            for k, v in (group.items() if isinstance(group, dict) else [(None, None)])
+        ]
         self.cfg = compose(model, features, detector, seed, [*extra, *overrides])
         self.contamination, self.cache, self.size, self.grey = contamination, cache, size, grey
         if not 0.0 < contamination < 0.5:

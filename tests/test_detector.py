@@ -1,0 +1,101 @@
+"""`from deepad import Detector`: the scikit-learn / PyOD habit on generated images."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from sklearn.metrics import roc_auc_score
+
+from deepad import Detector, detector, pipeline
+from deepad.data import sets
+
+SMALL = {"trainer": {"max_epochs": 20, "batch_size": 16}, "model.hidden": [16]}
+
+
+@pytest.fixture(scope="module")
+def bars():
+    """Class 0 bars with 10% class-5 bars mixed in (labels for the test only), and fresh images."""
+    src = sets.synthetic_source(n_per_class=80, seed=0)
+    s = sets.contaminate(src.images, src.labels, [0], [5], p=0.1, seed=0)
+    new = sets.synthetic_source(n_per_class=20, seed=1)
+    keep = np.isin(new.labels, [0, 5])
+    return s.images[:, 0], s.record.is_anomaly, new.images[keep], new.labels[keep] == 5
+
+
+@pytest.mark.parametrize("features", ["re", "a1", "a2"])
+def test_fit_scores_labels_and_new_images(bars, features):
+    images, is_anomaly, new, new_anomaly = bars
+    trainer = SMALL["trainer"]  # the default 784-50-784 network: 16 units give A2 few patterns
+    det = Detector(features=features, seed=0, contamination=0.1, trainer=trainer).fit(images)
+    assert det.decision_scores_.shape == (len(images),)
+    assert roc_auc_score(is_anomaly, det.decision_scores_) > 0.9
+    assert det.labels_.sum() == pytest.approx(0.1 * len(images), abs=2)
+    assert set(np.flatnonzero(det.labels_)) == set(
+        np.flatnonzero(det.decision_scores_ > det.threshold_)
+    )
+    scores = det.decision_function(new)  # images it was not fit on
+    assert scores.shape == (len(new),) and roc_auc_score(new_anomaly, scores) > 0.9
+    np.testing.assert_array_equal(det.predict(new), (scores > det.threshold_).astype(int))
+
+
+def test_every_input_form_gives_the_same_scores(bars, tmp_path):
+    images = bars[0][:60]
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i, img in enumerate(images):
+        Image.fromarray(img).save(folder / f"{i:03d}.png")
+    paths = sorted(folder.glob("*.png"))
+    forms = {
+        "uint8 (N, H, W)": images,
+        "uint8 (N, C, H, W)": images[:, None],
+        "float in [0, 1]": images / 255.0,
+        "float in [0, 255]": images.astype(np.float32),
+        "tensor": torch.from_numpy(images),
+        "paths": paths,
+        "folder": folder,
+    }
+    scores = {k: Detector(seed=0, **SMALL).fit(v).decision_scores_ for k, v in forms.items()}
+    for name, s in scores.items():
+        np.testing.assert_allclose(s, scores["uint8 (N, H, W)"], rtol=1e-5, err_msg=name)
+    assert Detector(seed=0, **SMALL).fit(folder).files_[0].endswith("000.png")
+
+
+def test_nothing_is_written_unless_a_cache_folder_is_given(bars, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    detector._FITTED.clear()
+    first = Detector(seed=0, **SMALL).fit(bars[0])
+    assert first.model_cache_ == "miss" and list(tmp_path.iterdir()) == []
+    assert Detector(seed=0, **SMALL).fit(bars[0]).model_cache_ == "hit"  # this process
+    assert Detector(seed=0, cache=False, **SMALL).fit(bars[0]).model_cache_ == "miss"  # forced
+    disk = Detector(seed=0, cache=tmp_path / "c", **SMALL)
+    detector._FITTED.clear()
+    assert disk.fit(bars[0]).model_cache_ == "miss"
+    (model,) = (tmp_path / "c" / "models").glob("*.pt")
+    assert model.with_suffix(".curves.json").is_file() and len(disk.curves_) == 20
+    detector._FITTED.clear()
+    again = Detector(seed=0, cache=tmp_path / "c", **SMALL).fit(bars[0])
+    assert again.model_cache_ == "hit" and again.curves_ == disk.curves_  # curves from the cache
+    np.testing.assert_array_equal(again.decision_scores_, first.decision_scores_)
+
+
+def test_bad_images_and_use_before_fit_name_the_problem():
+    with pytest.raises(ValueError, match=r"images of shape \(5,\): give \(N, H, W\)"):
+        Detector().fit(np.zeros(5))
+    with pytest.raises(ValueError, match="image values from -1.0 to 1.0: need 0..1 or 0..255"):
+        Detector().fit(np.linspace(-1, 1, 2 * 8 * 8).reshape(2, 8, 8))
+    with pytest.raises(RuntimeError, match=r"call fit\(images\) before decision_function"):
+        Detector().decision_function(np.zeros((2, 8, 8), np.uint8))
+    with pytest.raises(ValueError, match="contamination=0.7: need 0 < contamination < 0.5"):
+        Detector(contamination=0.7)
+
+
+def test_pipeline_run_scores_are_the_detectors(make_cfg):
+    """One path: a run's scores are what a Detector of the same config gives for its images."""
+    cfg = make_cfg("dataset=synthetic", "dataset.n_per_class=60", "trainer.max_epochs=5",
+                   "model.hidden=[16]", "features=a2")  # fmt: skip
+    metrics = pipeline.run(cfg)
+    images = sets.build(cfg.dataset).images
+    det = Detector("ae_h2o", "a2", seed=0, trainer={"max_epochs": 5}, **{"model.hidden": [16]})
+    scores = det.fit(images).decision_scores_
+    y = sets.build(cfg.dataset).record.is_anomaly
+    assert roc_auc_score(y, scores) == metrics["auroc"]
