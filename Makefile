@@ -8,7 +8,7 @@ DATA := data
 SRC := $(shell find src conf -name '*.py' -o -name '*.yaml' 2>/dev/null) experiments/run.py
 export PYTHONHASHSEED := 0
 
-.PHONY: help install data test test-all lint format reproduce sweeps results paper bench clean
+.PHONY: help install data test test-all lint format reproduce sweeps results paper summary bench clean
 .DEFAULT_GOAL := help
 
 help: ## list the targets
@@ -83,6 +83,7 @@ RESULT_CSVS := $(foreach r,ovr ugly_digits clutter_mnist pretrained_size,$(RESUL
 reproduce: data ## the paper: sweeps, results, then make paper and the W&B summary runs [PROFILE=quick]
 	$(MAKE) --no-print-directory results PROFILE=$(PROFILE)
 	$(MAKE) --no-print-directory paper PROFILE=$(PROFILE)
+	$(MAKE) --no-print-directory summary PROFILE=$(PROFILE)
 	@cat $(TABLES)/ovr.md
 	@cat $(SWEEPS)/*.done
 	@echo "make reproduce PROFILE=$(PROFILE): $$(( $$(date +%s) - $(START) )) s wall time"
@@ -92,6 +93,11 @@ sweeps: data $(EXPERIMENTS:%=$(SWEEPS)/%.done) ## only the experiment sweeps of 
 results: sweeps $(RESULT_CSVS) ## sweeps, then collect their runs into $(RESULTS)/*.csv
 
 paper: $(PAPER)/paper.md ## redraw tables, figures and paper.md from $(RESULTS) (committed): no sweep
+
+summary: $(PAPER)/.wandb-summary ## one W&B run per experiment: its results, tables and figures
+
+$(PAPER)/.wandb-summary: $(PAPER)/paper.md experiments/wandb_summary.py
+	$(PY) experiments/wandb_summary.py $(PAPER) --profile $(PROFILE) && touch $@
 
 # The autoencoder / DBN sweeps run JOBS jobs at once, one torch thread each (cores = JOBS x 1).
 $(SWEEPS)/%.done: $(SRC) | data

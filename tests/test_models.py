@@ -76,3 +76,20 @@ def test_batches_cover_every_image_once():
     x = torch.arange(10).float().view(10, 1, 1, 1)
     seen = torch.cat([b[0] for b in training.batches(x, 4, shuffle=True, seed=0)]).flatten()
     assert sorted(seen.tolist()) == list(range(10))
+
+
+def test_off_a_terminal_training_prints_one_line_per_epoch(capsys):
+    """A sweep's log gets `[train] epoch k/n ...` lines, not progress-bar frames."""
+    torch.manual_seed(0)
+    x = torch.rand(64, 1, 8, 8)
+    cfg = OmegaConf.create({"kind": "autoencoder", "arch": "dense", "hidden": [4],
+                            "activation": "tanh", "out_activation": "sigmoid", "lr": 1e-3,
+                            "weight_decay": 0.0})  # fmt: skip
+    module = models.build(cfg, (1, 8, 8))
+    trainer = OmegaConf.create({"max_epochs": 3, "batch_size": 16, "val_fraction": 0.0,
+                                "accelerator": "cpu", "progress_bar": True})  # fmt: skip
+    curves = training.fit(module, x, trainer, 0)
+    out = capsys.readouterr()
+    lines = [line for line in out.out.splitlines() if line.startswith("[train] epoch")]
+    assert [line.split()[2] for line in lines] == ["1/3", "2/3", "3/3"] and "\r" not in out.err
+    assert [c["epoch"] for c in curves] == [0, 1, 2] and all("train/loss" in c for c in curves)

@@ -165,3 +165,18 @@ def test_quick_profile_writes_outside_the_committed_paper():
     assert "profile=quick +experiment=ovr " in writes and "outputs/sweeps/quick/ovr.done" in writes
     assert "outputs/quick/paper/paper.md" in writes
     assert " paper/results/" not in writes and "README.md" not in writes  # the full paper's
+
+
+def test_make_paper_never_schedules_a_sweep():
+    """`make paper` redraws from the committed results: no sweep, no collect, even when every
+    rule is out of date (-B)."""
+    done = subprocess.run(
+        ["make", "-n", "-B", "paper"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "experiments/run.py" not in done.stdout and "collect.py" not in done.stdout
+    assert "paper/write_paper.py" in done.stdout and "tab_ovr.py" in done.stdout
+    planned = subprocess.run(
+        ["make", "-n", "reproduce"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert "results PROFILE=full" in planned.stdout and "paper PROFILE=full" in planned.stdout

@@ -73,3 +73,54 @@ def test_a_plain_multirun_is_grouped_by_its_swept_keys(tmp_path):
         "logger,logger.dir,model.hidden,trainer.batch_size,"
         "trainer.max_epochs"
     }
+
+
+def test_the_summary_run_of_an_experiment_holds_its_tables_and_figures(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from conftest import ROOT
+
+    paper = tmp_path / "paper"
+    for sub in ("results", "tables", "figures"):
+        (paper / sub).mkdir(parents=True)
+    (paper / "results" / "clutter_mnist.csv").write_text("method,auroc\nAE RE,0.9\nAE A2,0.8\n")
+    (paper / "tables" / "clutter.md").write_text(
+        "caption\n\n**AUROC**\n\n| method | 7 |\n|:--|--:|\n| AE RE | 0.9 |\n\n**AP**\n\n"
+        "| method | 7 |\n|:--|--:|\n| AE RE | 0.5 |\n"
+    )
+    plt.plot([0, 1])
+    plt.savefig(paper / "figures" / "clutter_mnist.png")
+    env = {"WANDB_MODE": "offline", "PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "experiments" / "wandb_summary.py"), str(paper)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "W&B summary/clutter_mnist" in done.stdout and "summary/ovr" not in done.stdout
+    run = offline_run(tmp_path)
+    assert run["name"] == "summary/clutter_mnist" and run["group"] == "clutter_mnist"
+    logged = run["history"][-1]
+    assert logged["results/nrows"] == 2 and logged["results/_type"] == "table-file"
+    assert logged["table/clutter/AUROC/nrows"] == 1 and logged["table/clutter/AP/nrows"] == 1
+    assert logged["figure/clutter_mnist/_type"] == "image-file"
+
+
+def test_markdown_tables_are_read_by_heading():
+    import sys
+
+    from conftest import ROOT
+
+    sys.path.insert(0, str(ROOT / "experiments"))
+    from wandb_summary import markdown_tables
+
+    text = "x\n\n**A**\n\n| m | v |\n|:--|--:|\n| r | 1 |\n| s | 2 |\n\n| n |\n|---|\n| t |\n"
+    tables = markdown_tables(text)
+    assert list(tables) == ["A", ""]
+    assert tables["A"].to_dict("list") == {"m": ["r", "s"], "v": ["1", "2"]}
+    assert tables[""].to_dict("list") == {"n": ["t"]}

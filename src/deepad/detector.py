@@ -118,7 +118,8 @@ class Detector:
             for g, group in keys.items()
             for k, v in (group.items() if isinstance(group, dict) else [(None, None)])
         ]
-        self.cfg = compose(model, features, detector, seed, [*extra, *overrides])
+        quiet = ["trainer.progress_bar=false"]  # a library call prints nothing unless asked
+        self.cfg = compose(model, features, detector, seed, [*quiet, *extra, *overrides])
         self.contamination, self.cache, self.size, self.grey = contamination, cache, size, grey
         if not 0.0 < contamination < 0.5:
             raise ValueError(f"contamination={contamination}: need 0 < contamination < 0.5")
@@ -195,6 +196,14 @@ class Detector:
         t2 = time.perf_counter()
         self.decision_scores_, self.scorer_ = detect.fit(feats, self.cfg.detector)  # (N,)
         self.seconds_ = {"train": t1 - t0, "features": t2 - t1, "detect": time.perf_counter() - t2}
+        self.ties_ = detect.ties(self.decision_scores_)  # n_distinct_scores, tied_share
+        if self.ties_["tied_share"] > 0.5:
+            print(
+                f"[deepad] warning: {variant} gives {self.ties_['n_distinct_scores']} distinct "
+                f"scores for {len(x)} images ({self.ties_['tied_share']:.0%} share a score): tied "
+                f"images are ordered by a shuffle drawn with seed={self.cfg.seed}, not by the images",
+                file=sys.stderr,
+            )
         self.threshold_ = float(np.quantile(self.decision_scores_, 1.0 - self.contamination))
         self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)  # (N,)
         return self

@@ -109,15 +109,8 @@ def _run(cfg: DictConfig) -> dict:
     scores = det.decision_scores_  # (N,), higher = more anomalous
 
     metrics = detect.evaluate(scores, data.record)  # the only reader of the labels
-    metrics.update(detect.ties(scores))
+    metrics.update(det.ties_)  # n_distinct_scores, tied_share (Detector warns when mostly ties)
     order = detect.order(scores, int(cfg.seed))  # most anomalous first; ties by the seed
-    if metrics["tied_share"] > 0.5:
-        print(
-            f"[deepad] warning: {variant} gives {metrics['n_distinct_scores']} distinct scores for "
-            f"{len(scores)} images ({metrics['tied_share']:.0%} share a score): tied images are "
-            f"ordered by a shuffle drawn with seed={cfg.seed}, not by the images",
-            file=sys.stderr,
-        )
     p = cfg.dataset.get("contamination")  # None: an unlabelled folder, taken as it is
     metrics.update(
         p=float("nan") if p is None else float(p),
