@@ -187,9 +187,9 @@ def test_results_record_library_versions_and_another_torch_reruns(make_cfg, monk
     first = pipeline.run(make_cfg(*TINY, "features=a1"))
     assert first["version_torch"] == torch.__version__
     assert set(store.LIBRARIES) == {k.removeprefix("version_") for k in first if "version_" in k}
-    monkeypatch.setattr(
-        pipeline, "library_versions", lambda: {**store.library_versions(), "torch": "0.0.1"}
-    )
+    other = {**store.library_versions(), "torch": "0.0.1"}
+    monkeypatch.setattr(pipeline, "library_versions", lambda: other)  # the run key
+    monkeypatch.setattr(detector, "library_versions", lambda: other)  # the network key
     capsys.readouterr()
     again = pipeline.run(make_cfg(*TINY, "features=a1"))  # same config, other torch: not reused
     out = capsys.readouterr().out
