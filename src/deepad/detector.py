@@ -143,6 +143,10 @@ class Detector:
         blob = json.dumps(parts, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
+    def model_path(self, key: str) -> Path:
+        """Where the network of this key is cached (`cache` must be a folder)."""
+        return Path(self.cache) / "models" / f"{self.cfg.model.name}-{key}.pt"
+
     def _network(self, x: torch.Tensor) -> tuple[pl.LightningModule, list[dict], str]:
         """The network for these images: from this process, from the cache folder, or trained."""
         cfg = self.cfg
@@ -155,7 +159,7 @@ class Detector:
         if getattr(module, "pretrained", False):  # frozen weights from a package: nothing to fit
             status = "pretrained"
         elif isinstance(self.cache, str | Path):
-            path = Path(self.cache) / "models" / f"{cfg.model.name}-{key}.pt"
+            path = self.model_path(key)
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(path.with_suffix(".lock"), "w") as lock:  # parallel jobs: one trains
                 fcntl.flock(lock, fcntl.LOCK_EX)
@@ -163,8 +167,8 @@ class Detector:
                 if status == "miss":
                     curves = training.fit(module, x, cfg.trainer, int(cfg.seed))
                     module.net.cpu()
+                    write_json(curves_path(path), curves)  # the network last: it marks "done"
                     write_atomic(path, lambda tmp: torch.save(module.net.state_dict(), tmp))
-                    write_json(curves_path(path), curves)
                 else:
                     curves = _read_curves(curves_path(path))
         else:
@@ -256,3 +260,55 @@ def _load_cached(module: pl.LightningModule, path: Path) -> bool:
             file=sys.stderr,
         )
         return False
+
+
+def train_many(cfgs: Sequence[DictConfig], stack: int = 16) -> dict[str, int]:
+    """Train the networks of many run configs ahead of their runs (a sweep's), `stack` at a time
+    where they share a shape (`stacked.stackable`: dense autoencoders), each saved under its own
+    network key in its cfg.paths.cache, so that every run then loads its network. Networks cached
+    already are not trained again (a killed sweep resumes); other models are left to their runs.
+    Returns how many networks were trained, found cached and left."""
+    from deepad.data import sets
+    from deepad.models import stacked
+
+    groups: dict[str, list] = {}
+    counts = {"trained": 0, "cached": 0, "left": 0}
+    seen = set()
+    for cfg in cfgs:
+        if not stacked.stackable(cfg.model, cfg.trainer):
+            counts["left"] += 1
+            continue
+        det = Detector.from_config(cfg, cache=Path(cfg.paths.cache))
+        x, _ = as_images(sets.build(cfg.dataset).images)  # (N, C, H, W), as fit() sees them
+        key = det.model_key(x)
+        if key in seen or det.model_path(key).is_file():
+            counts["cached"] += key not in seen
+            seen.add(key)
+            continue
+        seen.add(key)
+        shape = [OmegaConf.to_container(cfg[k], resolve=True) for k in ("model", "trainer")]
+        shape[1].pop("progress_bar", None)
+        group = json.dumps([shape, list(x.shape[1:])], sort_keys=True, default=str)
+        groups.setdefault(group, []).append((det, key, x))
+    for items in groups.values():
+        for start in range(0, len(items), stack):
+            chunk = items[start : start + stack]  # [(detector, key, images)] of one shape
+            nets = []
+            for det, _, x in chunk:  # each initialised as Detector._network initialises it
+                pl.seed_everything(int(det.cfg.seed), workers=True, verbose=False)
+                nets.append(models.build(det.cfg.model, tuple(x.shape[1:])).net)
+            first = chunk[0][0].cfg
+            states, curves = stacked.fit_stacked(
+                nets, [x for _, _, x in chunk], [int(d.cfg.seed) for d, _, _ in chunk],
+                first.model, first.trainer,
+            )  # fmt: skip
+            for (det, key, _), state, curve in zip(chunk, states, curves, strict=True):
+                path = det.model_path(key)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write_json(curves_path(path), curve)  # the network last: it marks "done"
+                write_atomic(path, lambda tmp, state=state: torch.save(state, tmp))
+            counts["trained"] += len(chunk)
+            print(
+                f"[deepad] trained {len(chunk)} networks in one stack ({counts['trained']} so far)"
+            )
+    return counts

@@ -139,9 +139,8 @@ def _curve_table(x: np.ndarray, y: np.ndarray, names: tuple[str, str], points: i
 def score_plots(scores: np.ndarray, record: EvalRecord) -> dict:
     """W&B panels of one run's scores: a histogram per group (nominal, nominal_clutter, anomaly,
     or unlabelled) and, when the run has labels, its ROC and precision-recall curves."""
-    from sklearn.metrics import precision_recall_curve, roc_curve
-
     import wandb
+    from sklearn.metrics import precision_recall_curve, roc_curve
 
     plots = {
         f"score_histogram/{g}": wandb.Histogram(scores[record.groups == g])
@@ -173,9 +172,8 @@ def log_wandb(
     the cache shows them too); the metrics (as summary), the grids as wandb.Image and `plots`.
     mode auto = online with a login, else offline (sync later with `wandb sync DIR`).
     Returns the run's local directory and the mode it ran in."""
-    from pytorch_lightning.loggers import WandbLogger
-
     import wandb
+    from pytorch_lightning.loggers import WandbLogger
 
     mode = logger_cfg.mode
     if mode == "auto":

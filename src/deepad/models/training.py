@@ -58,21 +58,12 @@ class EpochLines(pl.Callback):
         )
 
 
-def fit(module: pl.LightningModule, x: torch.Tensor, cfg, seed: int) -> list[dict]:
-    """Train `module` on x (N, C, H, W) with the `trainer` config group; leaves it in eval mode and
-    returns its per-epoch training curves (`module.history`: AE loss; DBN per layer CD error,
-    pseudo-likelihood, free energy). A module that sets its own `max_epochs` / `batch_size` (the
-    DBN: epochs per layer x layers) overrides the trainer's. `progress_bar`: a bar on a terminal,
-    one line per epoch elsewhere."""
-    pl.seed_everything(seed, workers=True, verbose=False)
-    epochs = getattr(module, "max_epochs", None) or cfg.max_epochs
-    batch_size = getattr(module, "batch_size", None) or cfg.batch_size
-    val_loader = None
-    if cfg.val_fraction > 0:
-        perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
-        n_val = max(1, int(len(x) * cfg.val_fraction))
-        val_loader = batches(x[perm[:n_val]], batch_size, False, seed)
-        x = x[perm[n_val:]]
+def drive(
+    module: pl.LightningModule, loader: DataLoader, val_loader: DataLoader | None, epochs: int, cfg
+) -> None:
+    """A Lightning Trainer fits `module` on `loader`: no logger, checkpoints or sanity steps, a
+    progress bar on a terminal and one line per epoch elsewhere; Ctrl-C is a KeyboardInterrupt
+    (Lightning would exit 1 and ignore the next Ctrl-C), so nothing half-trained is cached."""
     bar = bool(cfg.progress_bar) and sys.stderr.isatty()
     lines = [EpochLines()] if cfg.progress_bar and not bar else []
     trainer = pl.Trainer(
@@ -89,11 +80,29 @@ def fit(module: pl.LightningModule, x: torch.Tensor, cfg, seed: int) -> list[dic
         num_sanity_val_steps=0,
     )
     try:
-        trainer.fit(module, batches(x, batch_size, True, seed), val_loader)
+        trainer.fit(module, loader, val_loader)
     except SystemExit:  # Lightning answers Ctrl-C with exit code 1 and ignores later Ctrl-Cs
         if not trainer.interrupted:
             raise
         signal.signal(signal.SIGINT, signal.default_int_handler)
         raise KeyboardInterrupt from None  # the caller's handler says so; nothing is cached
+
+
+def fit(module: pl.LightningModule, x: torch.Tensor, cfg, seed: int) -> list[dict]:
+    """Train `module` on x (N, C, H, W) with the `trainer` config group; leaves it in eval mode and
+    returns its per-epoch training curves (`module.history`: AE loss; DBN per layer CD error,
+    pseudo-likelihood, free energy). A module that sets its own `max_epochs` / `batch_size` (the
+    DBN: epochs per layer x layers) overrides the trainer's. `progress_bar`: a bar on a terminal,
+    one line per epoch elsewhere."""
+    pl.seed_everything(seed, workers=True, verbose=False)
+    epochs = getattr(module, "max_epochs", None) or cfg.max_epochs
+    batch_size = getattr(module, "batch_size", None) or cfg.batch_size
+    val_loader = None
+    if cfg.val_fraction > 0:
+        perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
+        n_val = max(1, int(len(x) * cfg.val_fraction))
+        val_loader = batches(x[perm[:n_val]], batch_size, False, seed)
+        x = x[perm[n_val:]]
+    drive(module, batches(x, batch_size, True, seed), val_loader, epochs, cfg)
     module.eval()
     return list(getattr(module, "history", []))

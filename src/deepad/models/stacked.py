@@ -1,0 +1,164 @@
+"""Many dense autoencoders of one shape trained as one network (issue 14): their weights stacked
+on a leading network axis, one batched matmul (`torch.baddbmm`) per layer, each network on its
+own images, its own shuffled batches (its own seeded generator, as `training.batches`) and its own
+Adam state and step count. A network trained here is the network `training.fit` trains alone
+(same initial weights, same batches, same updates) to float tolerance, whatever else is stacked
+with it; one Lightning module drives the stack.
+"""
+
+from __future__ import annotations
+
+import pytorch_lightning as pl
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, IterableDataset
+
+from deepad.models import training
+from deepad.models.autoencoder import DenseAE
+
+
+class StackedDenseAE(nn.Module):
+    """K DenseAEs with the same widths and activations: layer l's weights (K, in, out)."""
+
+    def __init__(self, nets: list[DenseAE]) -> None:
+        super().__init__()
+        first = nets[0]
+        self.in_shape, self.activation = first.in_shape, first.activation
+        layers = [*first.encoder, *first.decoder]
+        self.names = [f"encoder.{i}" for i in range(len(first.encoder))]
+        self.names += [f"decoder.{i}" for i in range(len(first.decoder))]
+        self.weights = nn.ParameterList(
+            nn.Parameter(
+                torch.stack([dict(n.named_parameters())[f"{name}.weight"].T for n in nets])
+            )
+            for name in self.names
+        )  # (K, in, out) each
+        self.biases = nn.ParameterList(
+            nn.Parameter(
+                torch.stack([dict(n.named_parameters())[f"{name}.bias"][None] for n in nets])
+            )
+            for name in self.names
+        )  # (K, 1, out) each
+        assert len(layers) == len(self.names)
+        self.act, self.out_act = first.act, first.out_act
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x  # (K, B, D)
+        last = len(self.weights) - 1
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            h = torch.baddbmm(b, h, w)  # (K, B, out)
+            h = self.out_act(h) if i == last else self.act(h)
+        return h  # (K, B, D)
+
+    def state_dicts(self) -> list[dict[str, torch.Tensor]]:
+        """Each network's own state_dict, as a DenseAE holds it."""
+        out = []
+        for k in range(self.weights[0].shape[0]):
+            state = {}
+            for name, w, b in zip(self.names, self.weights, self.biases, strict=True):
+                state[f"{name}.weight"] = w[k].T.detach().clone().contiguous()
+                state[f"{name}.bias"] = b[k, 0].detach().clone()
+            out.append(state)
+        return out
+
+
+class StackedBatches(IterableDataset):
+    """One epoch of steps; step t is (x (K, B, D), mask (K, B), active (K,)). Network k's batches
+    are those `training.batches` gives it alone: a permutation of its images per epoch from its
+    own generator seeded with its seed (RandomSampler draws a second, unused permutation per
+    epoch: so do we), cut into batch_size chunks; a network with fewer steps sits the rest out."""
+
+    def __init__(self, xs: list[torch.Tensor], batch_size: int, seeds: list[int]) -> None:
+        self.xs = [x.flatten(1) for x in xs]  # (N_k, D) each
+        self.batch_size = batch_size
+        self.generators = [torch.Generator().manual_seed(int(s)) for s in seeds]
+
+    def __iter__(self):
+        chunks = []
+        for x, g in zip(self.xs, self.generators, strict=True):
+            chunks.append(torch.randperm(len(x), generator=g).split(self.batch_size))
+            torch.randperm(len(x), generator=g)  # RandomSampler's remainder draw
+        k, d = len(self.xs), self.xs[0].shape[1]
+        for t in range(max(len(c) for c in chunks)):
+            x = torch.zeros(k, self.batch_size, d)
+            mask = torch.zeros(k, self.batch_size)
+            active = torch.zeros(k, dtype=torch.bool)
+            for i, c in enumerate(chunks):
+                if t < len(c):
+                    x[i, : len(c[t])] = self.xs[i][c[t]]
+                    mask[i, : len(c[t])] = 1.0
+                    active[i] = True
+            yield x, mask, active
+
+
+class StackedAEModule(pl.LightningModule):
+    """Lightning shell of a stack: mean-squared reconstruction loss per network, and Adam (Kingma &
+    Ba 2015, as torch.optim.Adam computes it, L2 weight decay added to the gradient) with a step
+    count per network, so a network that sits a step out is not moved by momentum. Logs the
+    stack's mean "train/loss" per epoch; `history[k]` holds network k's per-epoch curve."""
+
+    def __init__(self, net: StackedDenseAE, lr: float = 1e-3, weight_decay: float = 0.0) -> None:
+        super().__init__()
+        self.save_hyperparameters(ignore=["net"])
+        self.net = net
+        self.automatic_optimization = False  # the per-network Adam below is the update
+        k = net.weights[0].shape[0]
+        self.steps = torch.zeros(k)
+        self.moments = [(torch.zeros_like(p), torch.zeros_like(p)) for p in net.parameters()]
+        self.history: list[list[dict]] = [[] for _ in range(k)]
+        self._sums, self._counts = torch.zeros(k), torch.zeros(k)
+
+    def training_step(self, batch, batch_idx: int) -> None:
+        x, mask, active = batch  # (K, B, D), (K, B), (K,)
+        err = (self.net(x) - x).pow(2).mean(2) * mask  # (K, B): each image's mean squared error
+        count = mask.sum(1)  # (K,)
+        loss = err.sum(1) / count.clamp(min=1)  # (K,): each network's batch loss
+        for p in self.net.parameters():
+            p.grad = None
+        loss.sum().backward()  # network k's gradient is its own loss's: no cross terms
+        self._adam(active)
+        self._sums += loss.detach() * count
+        self._counts += count
+
+    @torch.no_grad()
+    def _adam(self, active: torch.Tensor, betas=(0.9, 0.999), eps: float = 1e-8) -> None:
+        lr, wd = self.hparams.lr, self.hparams.weight_decay
+        self.steps += active.float()
+        c1 = 1 - betas[0] ** self.steps.clamp(min=1)  # (K,) bias corrections
+        c2 = (1 - betas[1] ** self.steps.clamp(min=1)).sqrt()
+        for p, (m, v) in zip(self.net.parameters(), self.moments, strict=True):
+            on = active.view(-1, *[1] * (p.ndim - 1))  # (K, 1, 1)
+            g = p.grad + wd * p if wd else p.grad
+            m.copy_(torch.where(on, m.lerp(g, 1 - betas[0]), m))
+            v.copy_(torch.where(on, v * betas[1] + (1 - betas[1]) * g * g, v))
+            shape = (-1, *[1] * (p.ndim - 1))
+            denom = v.sqrt() / c2.view(shape) + eps
+            p.copy_(torch.where(on, p - (lr / c1.view(shape)) * m / denom, p))
+
+    def on_train_epoch_end(self) -> None:
+        means = self._sums / self._counts.clamp(min=1)  # (K,)
+        for k, value in enumerate(means.tolist()):
+            self.history[k].append({"epoch": self.current_epoch, "train/loss": value})
+        self.log("train/loss", float(means.mean()), prog_bar=True)
+        self._sums, self._counts = torch.zeros_like(self._sums), torch.zeros_like(self._counts)
+
+    def configure_optimizers(self) -> None:
+        return None
+
+
+def stackable(model_cfg, trainer_cfg) -> bool:
+    """A dense autoencoder trained without a validation split: what this module stacks."""
+    return (
+        model_cfg.kind == "autoencoder"
+        and model_cfg.arch == "dense"
+        and not trainer_cfg.get("val_fraction")
+    )
+
+
+def fit_stacked(nets: list[DenseAE], xs: list[torch.Tensor], seeds: list[int], model_cfg, cfg):
+    """Train K networks (each built with its seed, as `Detector` builds it) on their images
+    xs[k] (N_k, C, H, W) at once; returns each network's state_dict and per-epoch curves."""
+    module = StackedAEModule(StackedDenseAE(nets), model_cfg.lr, model_cfg.weight_decay)
+    loader = DataLoader(StackedBatches(xs, cfg.batch_size, seeds), batch_size=None)
+    training.drive(module, loader, None, cfg.max_epochs, cfg)
+    return module.net.state_dicts(), module.history
