@@ -148,8 +148,12 @@ $(FIGURES)/examples.png: paper/figures/fig_examples.py src/deepad/data/sets.py $
 $(PAPER)/paper.md: paper/write_paper.py paper/paper.in.md $(TABS) $(FIGS)
 	$(PY) $< paper/paper.in.md $(RESULTS) $(TABLES) $@
 
-bench: data ## speed: Lightning vs a bare loop, and one MNIST run split into its steps
+bench: data $(VENV)/.bench ## speed: bare loop, Lightning, stacked, PyOD's AE; one run's steps
 	$(PY) experiments/bench.py
+
+$(VENV)/.bench: pyproject.toml | $(VENV)/.installed
+	$(PIP) install -q -e '.[dev,bench]'
+	touch $@
 
 clean: ## remove outputs, caches and W&B offline runs (keeps data/ and .venv/)
 	rm -rf outputs multirun cache wandb .pytest_cache .ruff_cache

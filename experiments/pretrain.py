@@ -1,6 +1,6 @@
 """Train the networks of an experiment's sweep before the sweep runs, many at a time (issue 14).
 
-`python experiments/pretrain.py +experiment=ovr profile=full [more overrides]` expands the sweep
+`python experiments/pretrain.py [--stack K] +experiment=ovr profile=full [more overrides]` expands the sweep
 that `experiments/run.py -m` would run with the same arguments (its `hydra.sweeper.params`), one
 job per network (the feature axis dropped: one network serves every feature variant), and hands
 them to `deepad.detector.train_many`: dense autoencoders of one shape train together as one
@@ -47,10 +47,13 @@ def jobs(overrides: list[str]) -> list:
 
 def main() -> None:
     t0 = time.perf_counter()
-    cfgs = jobs(sys.argv[1:])
-    counts = train_many(cfgs) if cfgs else {"trained": 0, "cached": 0, "left": 0}
+    args = sys.argv[1:]
+    stack = int(args.pop(args.index("--stack") + 1)) if "--stack" in args else 16
+    args = [a for a in args if a != "--stack"]
+    cfgs = jobs(args)
+    counts = train_many(cfgs, stack) if cfgs else {"trained": 0, "cached": 0, "left": 0}
     print(
-        f"pretrain {' '.join(sys.argv[1:])}: {len(cfgs)} jobs, {counts['trained']} networks "
+        f"pretrain {' '.join(args)}: {len(cfgs)} jobs, {counts['trained']} networks "
         f"trained in stacks, {counts['cached']} cached already, {time.perf_counter() - t0:.0f} s"
     )
 

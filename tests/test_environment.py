@@ -13,7 +13,8 @@ def _pins(lines):
 
 def test_environment_yml_pins_match_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    declared = _pins(project["dependencies"] + project["optional-dependencies"]["dev"])
+    extras = [dep for group in project["optional-dependencies"].values() for dep in group]
+    declared = _pins(project["dependencies"] + extras)
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     assert _pins(pip_section) == declared

@@ -241,6 +241,9 @@ def test_every_experiment_and_profile_passes_the_checks(tmp_path):
             with initialize_config_dir(config_dir=str(validate.CONF), version_base="1.3"):
                 cfg = compose("config", [*base, f"+experiment={experiment}", f"profile={profile}"])
             validate.check(cfg)
+            with initialize_config_dir(config_dir=str(validate.CONF), version_base="1.3"):
+                quiet = compose("config", [*base[:2], f"+experiment={experiment}", "logger=none"])
+            validate.check(quiet)  # an experiment's W&B group is no typo when W&B is off
 
 
 def test_run_py_reports_user_errors_in_one_line_with_exit_code_2(tmp_path):

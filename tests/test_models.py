@@ -1,5 +1,7 @@
 """Autoencoders: shapes, the H2O preset, training lowers the loss, same seed -> same weights."""
 
+import pytest
+import pytorch_lightning as pl
 import torch
 from omegaconf import OmegaConf
 
@@ -93,3 +95,34 @@ def test_off_a_terminal_training_prints_one_line_per_epoch(capsys):
     lines = [line for line in out.out.splitlines() if line.startswith("[train] epoch")]
     assert [line.split()[2] for line in lines] == ["1/3", "2/3", "3/3"] and "\r" not in out.err
     assert [c["epoch"] for c in curves] == [0, 1, 2] and all("train/loss" in c for c in curves)
+
+
+@pytest.mark.parametrize("n", [200, 230])  # 200: whole batches only; 230: a short last batch
+@pytest.mark.parametrize("kind", ["ae", "dbn"])
+def test_many_batches_per_lightning_step_train_the_same_network(kind, n):
+    """`steps_per_call` removes Lightning's per-step cost, not a single update: the network equals
+    one trained with one batch per Lightning step, bit for bit (the DBN's sampling included)."""
+    x = training.to_tensor(synthetic_source(n_per_class=30).images[:n, None])
+    if kind == "ae":
+        model = {"kind": "autoencoder", "arch": "dense", "hidden": [8], "activation": "tanh",
+                 "out_activation": "sigmoid", "lr": 1e-3, "weight_decay": 0.0}  # fmt: skip
+    else:
+        model = {"kind": "dbn", "sizes": [16, 8], "k": 1, "persistent": False, "lr": 0.05,
+                 "momentum": [0.5, 0.9], "momentum_switch": 1, "weight_decay": 2e-4,
+                 "batch_size": 10 if n == 200 else 25, "epochs_per_layer": 2, "binarize": None}  # fmt: skip
+    cfg = OmegaConf.create({"max_epochs": 3, "batch_size": 50, "accelerator": "cpu",
+                            "progress_bar": False})  # fmt: skip
+    nets = []
+    for grouped in (True, False):
+        pl.seed_everything(0, verbose=False)
+        module = models.build(OmegaConf.create(model), (1, 28, 28))
+        loader = training.batches(x, getattr(module, "batch_size", None) or 50, True, 0)
+        if grouped:
+            loader = training.grouped(loader, 0)
+        else:  # the plain loader: one batch per Lightning step
+            step = type(module).training_step
+            module.training_step = lambda b, i, m=module, step=step: step(m, [b], i)
+        epochs = getattr(module, "max_epochs", None) or 3
+        training.drive(module, loader, None, epochs, cfg)
+        nets.append(module.net.state_dict())
+    assert all(torch.equal(nets[0][k], nets[1][k]) for k in nets[0])

@@ -24,11 +24,11 @@ TRAINER = OmegaConf.create(
 
 @pytest.fixture(scope="module")
 def sets():
-    """Three image sets of different sizes (so their last batches and step counts differ)."""
+    """Three image sets of different sizes (so their step counts differ): 64 images fill two
+    batches exactly, 53 and 66 end with a short batch."""
     src = synthetic_source(70, seed=0)
-    return [
-        training.to_tensor(src.images[src.labels == c][: 40 + 13 * c][:, None]) for c in range(3)
-    ]
+    sizes = (64, 53, 66)
+    return [training.to_tensor(src.images[src.labels == c][:n, None]) for c, n in enumerate(sizes)]
 
 
 def net(seed):

@@ -51,6 +51,8 @@ def group_schema(group: str, name: str) -> dict:
     (clutter_mnist and mnist are both `mnist`), or of every option file if none has the name."""
     trees = [_load(p) for p in sorted((CONF / group).glob("*.yaml"))]
     named = [t for t in trees if t.get("name") == name]
+    if group == "logger":  # experiment files set logger.group / tags, read or not (logger=none)
+        return _union(trees)
     return _union(named or trees)
 
 

@@ -150,13 +150,20 @@ class AutoencoderModule(pl.LightningModule):
 
     The loss is summed per step and logged once per epoch ("train/loss", "val/loss"): Lightning's
     per-step `self.log` costs ~2 ms a step on the CPU, more than the step of a 784-50-784 net.
-    `history` keeps those numbers per epoch (the training curves kept beside a cached network).
+    For the same reason one Lightning step takes `steps_per_call` batches (0 = the epoch's) and
+    makes one Adam step per batch (manual optimisation: the same batches and updates as one batch
+    per Lightning step, without its per-step cost). `history` keeps the per-epoch numbers (the
+    training curves kept beside a cached network).
     """
 
-    def __init__(self, net: nn.Module, lr: float = 1e-3, weight_decay: float = 0.0) -> None:
+    def __init__(
+        self, net: nn.Module, lr: float = 1e-3, weight_decay: float = 0.0, steps_per_call: int = 0
+    ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["net"])
         self.net = net
+        self.automatic_optimization = False
+        self.steps_per_call = steps_per_call  # read by deepad.models.training.fit
         self._sums: dict[str, tuple] = {}
         self._epoch: dict[str, float] = {}
         self.history: list[dict] = []
@@ -174,8 +181,13 @@ class AutoencoderModule(pl.LightningModule):
             self.log(f"{stage}/loss", total / count, prog_bar=True)
             self._epoch[f"{stage}/loss"] = float(total / count)
 
-    def training_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> torch.Tensor:
-        return self._step(batch, "train")
+    def training_step(self, batches: list[tuple[torch.Tensor, ...]], batch_idx: int) -> None:
+        opt = self.optimizers()
+        for batch in batches:  # (B, C, H, W) each, in the sampler's order
+            loss = self._step(batch, "train")
+            opt.zero_grad(set_to_none=True)
+            self.manual_backward(loss)
+            opt.step()
 
     def validation_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> torch.Tensor:
         return self._step(batch, "val")

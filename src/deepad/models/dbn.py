@@ -191,6 +191,7 @@ class DBNModule(pl.LightningModule):
         self.automatic_optimization = False  # the CD update is the training step
         self.max_epochs = epochs_per_layer * len(net.rbms)  # read by deepad.models.training.fit
         self.batch_size = batch_size
+        self.steps_per_call = 0  # the whole epoch's batches per Lightning step (training.fit)
         self.history: list[dict] = []
         self._velocity: list[torch.Tensor] | None = None
         self._chain: torch.Tensor | None = None
@@ -218,9 +219,14 @@ class DBNModule(pl.LightningModule):
         self._sums[name] = self._sums.get(name, 0.0) + value.detach() * n
         self._sums[name + "#n"] = self._sums.get(name + "#n", 0) + n
 
-    def training_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> None:
+    def training_step(self, batches: list[tuple[torch.Tensor, ...]], batch_idx: int) -> None:
+        """`steps_per_call` batches (0 = the epoch's) per Lightning step, one CD update each."""
+        for i, batch in enumerate(batches):
+            self._cd_step(batch[0], first=batch_idx == 0 and i == 0)
+
+    def _cd_step(self, x: torch.Tensor, first: bool) -> None:
         hp, rbm = self.hparams, self.net.rbms[self.layer]
-        v0 = self._inputs(batch[0])  # (B, V_layer)
+        v0 = self._inputs(x)  # (B, V_layer)
         chain = (
             self._chain
             if hp.persistent and self._chain is not None and len(self._chain) == len(v0)
@@ -236,10 +242,8 @@ class DBNModule(pl.LightningModule):
                 (rbm.W, rbm.b, rbm.c), grads, self._velocity, hp.lr, mom, hp.weight_decay
             )
             self._add("train/loss", (v0 - vk).pow(2).mean(), len(v0))  # CD's own reconstruction
-        if batch_idx == 0:
-            self._monitor = v0[
-                :512
-            ]  # free energy and pseudo-likelihood at epoch end, on this batch
+        if first:  # free energy and pseudo-likelihood at epoch end, on the epoch's first batch
+            self._monitor = v0[:512]
 
     def validation_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> None:
         v = self._inputs(batch[0])

@@ -65,19 +65,23 @@ class StackedDenseAE(nn.Module):
 class StackedBatches(IterableDataset):
     """One epoch of steps; step t is (x (K, B, D), mask (K, B), active (K,)). Network k's batches
     are those `training.batches` gives it alone: a permutation of its images per epoch from its
-    own generator seeded with its seed (RandomSampler draws a second, unused permutation per
-    epoch: so do we), cut into batch_size chunks; a network with fewer steps sits the rest out."""
+    own generator seeded with its seed, cut into batch_size chunks (and the sampler's unused
+    second draw where `training.batches` makes it); a network with fewer steps sits out the rest."""
 
     def __init__(self, xs: list[torch.Tensor], batch_size: int, seeds: list[int]) -> None:
         self.xs = [x.flatten(1) for x in xs]  # (N_k, D) each
         self.batch_size = batch_size
         self.generators = [torch.Generator().manual_seed(int(s)) for s in seeds]
 
+    def __len__(self) -> int:  # steps per epoch: the largest network's
+        return max(-(-len(x) // self.batch_size) for x in self.xs)
+
     def __iter__(self):
         chunks = []
         for x, g in zip(self.xs, self.generators, strict=True):
             chunks.append(torch.randperm(len(x), generator=g).split(self.batch_size))
-            torch.randperm(len(x), generator=g)  # RandomSampler's remainder draw
+            if len(x) % self.batch_size:  # BatchSampler runs RandomSampler to its end (a second,
+                torch.randperm(len(x), generator=g)  # empty draw) before a short last batch
         k, d = len(self.xs), self.xs[0].shape[1]
         for t in range(max(len(c) for c in chunks)):
             x = torch.zeros(k, self.batch_size, d)
@@ -108,17 +112,17 @@ class StackedAEModule(pl.LightningModule):
         self.history: list[list[dict]] = [[] for _ in range(k)]
         self._sums, self._counts = torch.zeros(k), torch.zeros(k)
 
-    def training_step(self, batch, batch_idx: int) -> None:
-        x, mask, active = batch  # (K, B, D), (K, B), (K,)
-        err = (self.net(x) - x).pow(2).mean(2) * mask  # (K, B): each image's mean squared error
-        count = mask.sum(1)  # (K,)
-        loss = err.sum(1) / count.clamp(min=1)  # (K,): each network's batch loss
-        for p in self.net.parameters():
-            p.grad = None
-        loss.sum().backward()  # network k's gradient is its own loss's: no cross terms
-        self._adam(active)
-        self._sums += loss.detach() * count
-        self._counts += count
+    def training_step(self, steps: list, batch_idx: int) -> None:
+        for x, mask, active in steps:  # (K, B, D), (K, B), (K,): one update of every active net
+            err = (self.net(x) - x).pow(2).mean(2) * mask  # (K, B): each image's squared error
+            count = mask.sum(1)  # (K,)
+            loss = err.sum(1) / count.clamp(min=1)  # (K,): each network's batch loss
+            for p in self.net.parameters():
+                p.grad = None
+            loss.sum().backward()  # network k's gradient is its own loss's: no cross terms
+            self._adam(active)
+            self._sums += loss.detach() * count
+            self._counts += count
 
     @torch.no_grad()
     def _adam(self, active: torch.Tensor, betas=(0.9, 0.999), eps: float = 1e-8) -> None:
@@ -159,6 +163,7 @@ def fit_stacked(nets: list[DenseAE], xs: list[torch.Tensor], seeds: list[int], m
     """Train K networks (each built with its seed, as `Detector` builds it) on their images
     xs[k] (N_k, C, H, W) at once; returns each network's state_dict and per-epoch curves."""
     module = StackedAEModule(StackedDenseAE(nets), model_cfg.lr, model_cfg.weight_decay)
-    loader = DataLoader(StackedBatches(xs, cfg.batch_size, seeds), batch_size=None)
+    steps = DataLoader(StackedBatches(xs, cfg.batch_size, seeds), batch_size=None)
+    loader = training.grouped(steps, 0)  # an epoch's steps per Lightning step
     training.drive(module, loader, None, cfg.max_epochs, cfg)
     return module.net.state_dicts(), module.history

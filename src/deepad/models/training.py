@@ -4,6 +4,7 @@ per-image transforms, no checkpoints or validation unless asked (the overheads `
 
 from __future__ import annotations
 
+import itertools
 import logging
 import signal
 import sys
@@ -16,6 +17,7 @@ from pytorch_lightning.callbacks import TQDMProgressBar
 from torch.utils.data import (
     BatchSampler,
     DataLoader,
+    IterableDataset,
     RandomSampler,
     SequentialSampler,
     TensorDataset,
@@ -43,6 +45,30 @@ def batches(x: torch.Tensor, batch_size: int, shuffle: bool, seed: int) -> DataL
         else SequentialSampler(ds)
     )
     return DataLoader(ds, sampler=BatchSampler(order, batch_size, drop_last=False), batch_size=None)
+
+
+class Grouped(IterableDataset):
+    """Up to `m` consecutive batches of a loader per item, in the loader's order: a module that
+    takes them (`steps_per_call`) runs m optimiser steps in one Lightning step, so Lightning's
+    per-step cost (hooks, closure, loop bookkeeping: more than a 784-50-784 step on the CPU) is
+    paid once per m batches. The batches and updates are the same as one per step."""
+
+    def __init__(self, loader: DataLoader, m: int | None) -> None:
+        self.loader, self.m = loader, m
+
+    def __iter__(self):
+        it, left = iter(self.loader), len(self.loader)
+        while left > 0:  # len() batches, as Lightning takes them: the sampler is not run past them
+            chunk = list(itertools.islice(it, min(self.m or left, left)))
+            left -= len(chunk)
+            yield chunk
+
+
+def grouped(loader: DataLoader, m: int) -> DataLoader:
+    """`loader` with m batches per item (`Grouped`); m = 0: a whole epoch per item. The outer
+    loader draws its worker seed from a generator of its own, not from torch's global stream
+    (which the DBN's sampling uses): the training is the same as with the inner loader alone."""
+    return DataLoader(Grouped(loader, m or None), batch_size=None, generator=torch.Generator())
 
 
 class EpochLines(pl.Callback):
@@ -103,6 +129,9 @@ def fit(module: pl.LightningModule, x: torch.Tensor, cfg, seed: int) -> list[dic
         n_val = max(1, int(len(x) * cfg.val_fraction))
         val_loader = batches(x[perm[:n_val]], batch_size, False, seed)
         x = x[perm[n_val:]]
-    drive(module, batches(x, batch_size, True, seed), val_loader, epochs, cfg)
+    loader = batches(x, batch_size, True, seed)
+    if hasattr(module, "steps_per_call"):  # m optimiser steps per Lightning step
+        loader = grouped(loader, module.steps_per_call)
+    drive(module, loader, val_loader, epochs, cfg)
     module.eval()
     return list(getattr(module, "history", []))
