@@ -144,24 +144,16 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("score", help="rank the images of a folder, most anomalous first")
     s.add_argument("folder", type=Path, help="folder of png / jpg / jpeg / bmp / webp images")
     s.add_argument("--out", type=Path, help="output folder (default outputs/score/<folder name>)")
-    s.add_argument(
-        "--model",
-        default="ae_h2o",
-        type=_choices("model"),
-        help="conf/model/ name (default ae_h2o)",
-    )
+    for group, default in (("model", "ae_h2o"), ("detector", "iforest")):
+        s.add_argument(
+            f"--{group}", default=default, type=_choices(group), help=f"conf/{group}/ name"
+        )
     s.add_argument(
         "--features",
         default="re,a1,a2",
         type=_score_list,
         help="comma list of scores: re, a1, a2, free_energy (dbn), raw (default re,a1,a2); "
         "the first orders ranking.csv",
-    )
-    s.add_argument(
-        "--detector",
-        default="iforest",
-        type=_choices("detector"),
-        help="conf/detector/ name (default iforest)",
     )
     s.add_argument(
         "--size", type=_at_least(1), default=28, help="images are resized to size x size"
