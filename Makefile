@@ -23,7 +23,7 @@ VENV_MB := 2000
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null || { \
 	  echo "make install: deepad needs Python 3.11 (torch 2.13.0's CPU wheel is built for it); $(PYTHON) is" \
-	    "$$($(PYTHON) --version 2>&1 || echo missing). Install 3.11 (e.g. pyenv install 3.11) and run" \
+	    "$$($(PYTHON) --version 2>/dev/null || echo missing). Install 3.11 (e.g. pyenv install 3.11) and run" \
 	    "make PYTHON=python3.11 ..." >&2; exit 1; }
 	@test -x $(PY) || { free=$$(df -Pm . | awk 'NR == 2 {print $$4}'); [ "$$free" -ge $(VENV_MB) ] || { \
 	  echo "make install: .venv needs about $(VENV_MB) MB of disk, and $$(pwd) has $$free MB free." \
