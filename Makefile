@@ -122,7 +122,7 @@ $(RESULTS)/pretrained_size.csv: $(SWEEPS)/pretrained_size.done experiments/colle
 	$(COLLECT) $(SWEEPS)/pretrained_size $@
 else
 $(RESULTS)/%.csv:
-	@echo "make paper: $@ is missing; make results PROFILE=$(PROFILE) runs the sweeps that make it" >&2; exit 1
+	@test -f $@ || { echo "make paper: $@ is missing; make results PROFILE=$(PROFILE) runs the sweeps that make it" >&2; exit 1; }
 endif
 
 # One script per table (Markdown + LaTeX; the full profile also fills README's results markers)
