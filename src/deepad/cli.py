@@ -50,7 +50,6 @@ def compose(folder: Path, variant: str, args: argparse.Namespace) -> DictConfig:
         f"dataset.size={args.size}",
         f"dataset.grey={not args.rgb}",
         f"dataset.max_pixels={args.max_pixels}",
-        "dataset.exclude=[" + ",".join(_quoted(p) for p in never_input(args)) + "]",
         f"model={args.model}",
         f"features={variant}",
         f"detector={args.detector}",
@@ -62,16 +61,16 @@ def compose(folder: Path, variant: str, args: argparse.Namespace) -> DictConfig:
         *args.set,
     ]
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return hydra_compose("config", overrides=overrides)
+        cfg = hydra_compose("config", overrides=overrides)
+    cfg.dataset.exclude = [*cfg.dataset.exclude, *never_input(args)]  # beside conf's defaults
+    return cfg
 
 
-def never_input(args: argparse.Namespace) -> list[Path]:
-    """Folders whose files are never scored, even when they lie inside FOLDER (`deepad score .`):
-    this call's output and cache, the W&B runs and deepad's default output folders."""
+def never_input(args: argparse.Namespace) -> list[str]:
+    """This call's output, cache and W&B folders: never scored, even inside FOLDER (`deepad score
+    .`); conf/dataset/folder.yaml's `exclude` already holds deepad's default output folders."""
     wandb_dir = Path(os.environ.get("WANDB_DIR", ".")) / "wandb"
-    return [
-        p.resolve() for p in (args.out, args.cache, wandb_dir, Path("outputs"), Path("multirun"))
-    ]
+    return [str(p.resolve()) for p in (args.out, args.cache, wandb_dir)]
 
 
 def score(args: argparse.Namespace) -> pd.DataFrame:

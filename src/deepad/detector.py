@@ -64,8 +64,9 @@ def as_images(images, size: int = 28, grey: bool = True) -> tuple[torch.Tensor, 
     """Any accepted image input -> (N, C, H, W) float32 in [0, 1], and the file of each image
     (None for arrays)."""
     if isinstance(images, str | Path):
-        stamp = sources.folder_fingerprint(str(images))  # a changed folder is read again
-        arr, files = sources.read_images(str(images), size, grey, "skip", stamp)
+        with sources.listed_once():  # listed once: the stamp and the images agree
+            stamp = sources.folder_fingerprint(str(images))  # a changed folder is read again
+            arr, files = sources.read_images(str(images), size, grey, "skip", stamp)
         return training.to_tensor(arr), [str(Path(images) / f) for f in files]
     if isinstance(images, list | tuple) and images and isinstance(images[0], str | Path):
         read, kept = sources._load_files([Path(p) for p in images], size, grey, "error")
@@ -113,11 +114,12 @@ class Detector:
         """`keys`: config values, as a dotted key (`**{"model.hidden": [64]}`) or as a dict per
         config group (`trainer={"max_epochs": 10, "batch_size": 64}`); `overrides`: Hydra override
         strings (`["trainer.batch_size=64"]`)."""
-        extra = [
-            f"{g}.{k}={json.dumps(v)}" if isinstance(group, dict) else f"{g}={json.dumps(group)}"
-            for g, group in keys.items()
-            for k, v in (group.items() if isinstance(group, dict) else [(None, None)])
-        ]
+        flat = {
+            f"{key}.{k}" if isinstance(value, dict) else key: v
+            for key, value in keys.items()
+            for k, v in (value.items() if isinstance(value, dict) else [(None, value)])
+        }  # {"trainer": {"max_epochs": 10}} -> {"trainer.max_epochs": 10}
+        extra = [f"{key}={json.dumps(v)}" for key, v in flat.items()]
         quiet = ["trainer.progress_bar=false"]  # a library call prints nothing unless asked
         self.cfg = compose(model, features, detector, seed, [*quiet, *extra, *overrides])
         self.contamination, self.cache, self.size, self.grey = contamination, cache, size, grey

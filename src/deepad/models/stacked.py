@@ -64,33 +64,30 @@ class StackedDenseAE(nn.Module):
 
 class StackedBatches(IterableDataset):
     """One epoch of steps; step t is (x (K, B, D), mask (K, B), active (K,)). Network k's batches
-    are those `training.batches` gives it alone: a permutation of its images per epoch from its
-    own generator seeded with its seed, cut into batch_size chunks (and the sampler's unused
-    second draw where `training.batches` makes it); a network with fewer steps sits out the rest."""
+    come from its own `training.batches` loader (seeded with its seed), the loader it would train
+    on alone, taken len(loader) batches an epoch as Lightning takes them; a network with fewer
+    steps sits out the rest."""
 
     def __init__(self, xs: list[torch.Tensor], batch_size: int, seeds: list[int]) -> None:
-        self.xs = [x.flatten(1) for x in xs]  # (N_k, D) each
-        self.batch_size = batch_size
-        self.generators = [torch.Generator().manual_seed(int(s)) for s in seeds]
+        self.loaders = [
+            training.batches(x, batch_size, True, int(s)) for x, s in zip(xs, seeds, strict=True)
+        ]
+        self.batch_size, self.dim = batch_size, int(xs[0][0].numel())
 
     def __len__(self) -> int:  # steps per epoch: the largest network's
-        return max(-(-len(x) // self.batch_size) for x in self.xs)
+        return max(len(loader) for loader in self.loaders)
 
     def __iter__(self):
-        chunks = []
-        for x, g in zip(self.xs, self.generators, strict=True):
-            chunks.append(torch.randperm(len(x), generator=g).split(self.batch_size))
-            if len(x) % self.batch_size:  # BatchSampler runs RandomSampler to its end (a second,
-                torch.randperm(len(x), generator=g)  # empty draw) before a short last batch
-        k, d = len(self.xs), self.xs[0].shape[1]
-        for t in range(max(len(c) for c in chunks)):
-            x = torch.zeros(k, self.batch_size, d)
+        k, its = len(self.loaders), [iter(loader) for loader in self.loaders]
+        for t in range(len(self)):
+            x = torch.zeros(k, self.batch_size, self.dim)
             mask = torch.zeros(k, self.batch_size)
             active = torch.zeros(k, dtype=torch.bool)
-            for i, c in enumerate(chunks):
-                if t < len(c):
-                    x[i, : len(c[t])] = self.xs[i][c[t]]
-                    mask[i, : len(c[t])] = 1.0
+            for i, (loader, it) in enumerate(zip(self.loaders, its, strict=True)):
+                if t < len(loader):
+                    (xb,) = next(it)  # (B, C, H, W)
+                    x[i, : len(xb)] = xb.flatten(1)
+                    mask[i, : len(xb)] = 1.0
                     active[i] = True
             yield x, mask, active
 
