@@ -71,14 +71,14 @@ TABLES := $(PAPER)/tables
 FIGURES := $(PAPER)/figures
 SWEEPS := outputs/sweeps/$(PROFILE)
 README_ARG := $(if $(filter full,$(PROFILE)),README.md)
-EXPERIMENTS := ugly_digits ovr ovr_dbn clutter_mnist clutter_mnist_pretrained pretrained_size
-PARALLEL_EXPERIMENTS := ugly_digits ovr ovr_dbn clutter_mnist
+EXPERIMENTS := ugly_digits ovr ovr_dbn ovr_deep ovr_conv detectors clutter_mnist clutter_mnist_pretrained pretrained_size
+PARALLEL_EXPERIMENTS := ugly_digits ovr ovr_dbn ovr_deep ovr_conv detectors clutter_mnist
 PARALLEL := hydra/launcher=joblib hydra.launcher.n_jobs=$(JOBS) threads=1
 TABS := $(foreach t,ovr wilcoxon published ugly_digits clutter pretrained_size,$(TABLES)/$(t).md)
 FIGS := $(foreach f,ugly_digits auroc_vs_p heatmap_ovr roc clutter_mnist examples,$(FIGURES)/$(f).png)
 START := $(shell date +%s)
 COLLECT := $(PY) experiments/collect.py
-RESULT_CSVS := $(foreach r,ovr ugly_digits clutter_mnist pretrained_size,$(RESULTS)/$(r).csv)
+RESULT_CSVS := $(foreach r,ovr deep ugly_digits clutter_mnist pretrained_size,$(RESULTS)/$(r).csv)
 
 reproduce: data ## the paper: sweeps, results, then make paper and the W&B summary runs [PROFILE=quick]
 	$(MAKE) --no-print-directory results PROFILE=$(PROFILE)
@@ -111,6 +111,9 @@ $(SWEEPS)/%.done: $(SRC) | data
 ifeq ($(filter paper,$(MAKECMDGOALS)),)  # `make paper` reads the results as they are
 $(RESULTS)/ovr.csv: $(SWEEPS)/ovr.done $(SWEEPS)/ovr_dbn.done experiments/collect.py
 	$(COLLECT) $(SWEEPS)/ovr $(SWEEPS)/ovr_dbn $@ --scores "nominal == '7' and contamination == 0.1 and seed == 0"
+
+$(RESULTS)/deep.csv: $(SWEEPS)/ovr_deep.done $(SWEEPS)/ovr_conv.done $(SWEEPS)/detectors.done experiments/collect.py
+	$(COLLECT) $(SWEEPS)/ovr_deep $(SWEEPS)/ovr_conv $(SWEEPS)/detectors $@ --curves "features != 'raw'"
 
 $(RESULTS)/ugly_digits.csv: $(SWEEPS)/ugly_digits.done experiments/collect.py
 	$(COLLECT) $(SWEEPS)/ugly_digits $@ --scores "seed >= 0" --extremes "seed == 0"

@@ -5,7 +5,8 @@ SWEEP_DIR/**/metrics.json (or error.json) and the config.yaml beside each (writt
 deepad.pipeline.run); nothing else. For the finished runs that match the pandas query Q it also keeps
 the per-image scores (OUT_scores.csv.gz: run_dir, index, score, is_anomaly, group, class) or the
 good / median / ugly images (OUT_extremes.npz: run_dir (R,), images (R, 3, k, C, H, W), scores and
-groups (R, 3, k)), so that the paper's figures read `paper/results/` only.
+groups (R, 3, k)), or (--curves) the per-epoch training curves of their networks, once per network
+(OUT_curves.csv.gz), so that the paper's figures read `paper/results/` only.
 """
 
 import argparse
@@ -27,6 +28,7 @@ AXES = {
     "split": ("dataset", "split"),
     "model": ("model", "name"),
     "input_size": ("model", "input_size"),
+    "a2_layers": ("model", "a2_layers"),
     "features": ("features", "name"),
     "detector": ("detector", "name"),
     "epochs": ("trainer", "max_epochs"),
@@ -87,11 +89,50 @@ def extremes(frame: pd.DataFrame, query: str) -> dict[str, np.ndarray]:
     return {"run_dir": np.array(run_dirs), **stacked}
 
 
+def curves(frame: pd.DataFrame, query: str) -> pd.DataFrame:
+    """The per-epoch training curves (curves.json) of each network among the selected runs, once
+    per network (runs that share a model_key share it), long: one row per (network, epoch, layer,
+    metric) with the network's data set, class, p, model and seed."""
+    rows = []
+    picked = selected(frame, query).dropna(subset=["model_key"]).drop_duplicates("model_key")
+    for _, run in picked.iterrows():
+        path = Path(run["run_dir"]) / "curves.json"
+        if not path.is_file():
+            continue
+        for point in json.loads(path.read_text()):
+            for metric, value in point.items():
+                if metric in ("epoch", "layer") or not isinstance(value, int | float):
+                    continue
+                rows.append(
+                    {
+                        **{
+                            k: run[k]
+                            for k in ("model", "dataset", "nominal", "contamination", "seed")
+                        },
+                        "model_key": run["model_key"],
+                        "epoch": point["epoch"],
+                        "layer": point.get("layer", 0),
+                        "metric": metric,
+                        "value": float(f"{value:.6g}"),
+                    }
+                )
+    if not rows:
+        raise SystemExit(f"no curves.json in the runs matching {query!r}: were they trained here?")
+    return pd.DataFrame(rows)
+
+
+def write_gz(table: pd.DataFrame, path: Path) -> None:
+    """CSV, gzip-packed without a timestamp: the same table gives the same bytes."""
+    packed = gzip.compress(table.to_csv(index=False).encode(), mtime=0)
+    write_atomic(path, lambda tmp: Path(tmp).write_bytes(packed))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="+", type=Path, help="SWEEP_DIR [SWEEP_DIR ...] OUT.csv")
     parser.add_argument("--scores", help="pandas query: keep these runs' per-image scores")
     parser.add_argument("--extremes", help="pandas query: keep these runs' good/median/ugly images")
+    parser.add_argument("--curves", help="pandas query: keep these runs' networks' training curves")
     args = parser.parse_args()
     *sweep_dirs, out = args.paths
     if not sweep_dirs or out.suffix != ".csv":
@@ -101,11 +142,13 @@ def main() -> None:
     if args.scores:
         table = scores(frame, args.scores)
         path = Path(f"{stem}_scores.csv.gz")
-        packed = gzip.compress(
-            table.to_csv(index=False).encode(), mtime=0
-        )  # same scores, same bytes
-        write_atomic(path, lambda tmp: Path(tmp).write_bytes(packed))
+        write_gz(table, path)
         print(f"kept the scores of {table['run_dir'].nunique()} runs -> {path}")
+    if args.curves:
+        table = curves(frame, args.curves)
+        path = Path(f"{stem}_curves.csv.gz")
+        write_gz(table, path)
+        print(f"kept the training curves of {table['model_key'].nunique()} networks -> {path}")
     if args.extremes:
         arrays = extremes(frame, args.extremes)
         write_npz(Path(f"{stem}_extremes.npz"), arrays)

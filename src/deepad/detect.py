@@ -101,8 +101,11 @@ def ties(scores: np.ndarray) -> dict[str, float]:
 
 def evaluate(scores: np.ndarray, record: EvalRecord) -> dict[str, float]:
     """AUROC and average precision of scores against the hidden anomaly flags; on a clutter set
-    also the clutter false-alarm share (share of `nominal_clutter` among the k top-scored, k = number
-    of anomalies) and the AUROC of anomalies against the cluttered nominal images only.
+    also the *clutter sensitivity* (AUROC of cluttered against clean nominal images: 0.5 = the score
+    ignores clutter, 1 = every cluttered image above every clean one; no ceiling, unlike a top-k
+    share), the AUROC of anomalies against the cluttered nominal images only, and the clutter
+    false-alarm share (share of `nominal_clutter` among the k top-scored, k = number of anomalies)
+    with its maximum min(1, n_clutter / k).
     A set without anomalies (p = 0, the ugly-digits setting) has no AUROC or AP: NaN."""
     y = record.is_anomaly.astype(int)
     both = 0 < y.sum() < len(y)
@@ -116,9 +119,14 @@ def evaluate(scores: np.ndarray, record: EvalRecord) -> dict[str, float]:
     if clutter.any() and both:
         top = np.argsort(-scores, kind="stable")[: out["n_anomalies"]]
         keep = clutter | record.is_anomaly
+        nominal = ~record.is_anomaly.astype(bool)
         out.update(
             n_clutter=int(clutter.sum()),
-            clutter_false_alarm_share=float(clutter[top].mean()),
+            clutter_sensitivity=float(roc_auc_score(clutter[nominal], scores[nominal]))
+            if clutter.sum() < nominal.sum()
+            else float("nan"),
             auroc_vs_clutter=float(roc_auc_score(y[keep], scores[keep])),
+            clutter_false_alarm_share=float(clutter[top].mean()),
+            clutter_false_alarm_max=float(min(1.0, clutter.sum() / max(1, out["n_anomalies"]))),
         )
     return out

@@ -95,6 +95,9 @@ def data_key(x: torch.Tensor) -> str:
     return h.hexdigest()[:16]
 
 
+SCORING_ONLY = ("a2_layers",)  # model keys that change the features, not the trained network
+
+
 class Detector:
     """Train a network on images, turn each image into a feature, score it (module docstring)."""
 
@@ -141,6 +144,8 @@ class Detector:
         configs, the seed and the library versions."""
         parts = {k: OmegaConf.to_container(self.cfg[k], resolve=True) for k in ("model", "trainer")}
         parts["trainer"].pop("progress_bar", None)  # display only
+        for k in SCORING_ONLY:  # read when features are extracted, not when training
+            parts["model"].pop(k, None)
         parts.update(seed=int(self.cfg.seed), libraries=library_versions(), data=data_key(x))
         blob = json.dumps(parts, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -152,7 +157,7 @@ class Detector:
     def _network(self, x: torch.Tensor) -> tuple[pl.LightningModule, list[dict], str]:
         """The network for these images: from this process, from the cache folder, or trained."""
         cfg = self.cfg
-        key = self.model_key(x)
+        key = self.model_key_ = self.model_key(x)
         if self.cache is not False and key in _FITTED:
             return *_FITTED[key], "hit"
         pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
@@ -180,6 +185,9 @@ class Detector:
         module.eval()
         if self.cache is not False:
             _FITTED[key] = (module, curves)
+        for k in SCORING_ONLY:  # this config's, also on a network shared with another config
+            if k in cfg.model and hasattr(module.net, k):
+                setattr(module.net, k, cfg.model[k])
         return module, curves, status
 
     # --- the estimator ---------------------------------------------------------------------------
@@ -196,6 +204,7 @@ class Detector:
             self.module_, self.curves_, self.model_cache_ = self._network(x)
         else:
             self.module_, self.curves_, self.model_cache_ = None, [], "none"
+            self.model_key_ = None
         t1 = time.perf_counter()
         feats = self._features(x)  # (N,) | (N, d)
         self.feature_dim_ = 1 if feats.ndim == 1 else int(feats.shape[1])

@@ -117,6 +117,7 @@ def _run(cfg: DictConfig) -> dict:
         p_actual=float("nan") if p is None else metrics["n_anomalies"] / metrics["n"],
         feature_dim=det.feature_dim_,
         model_cache=det.model_cache_,
+        model_key=getattr(det, "model_key_", None),  # runs of one network share it
         seconds_data=t1 - t0,
         **{f"seconds_{step}": v for step, v in det.seconds_.items()},  # train, features, detect
         git_commit=git_commit(),
@@ -147,6 +148,8 @@ def _run(cfg: DictConfig) -> dict:
     if data.files is not None:  # a user's folder: which file each score belongs to
         frame.insert(2, "file", data.files)
     write_atomic(out / "scores.csv", lambda tmp: frame.to_csv(tmp, index=False))
+    if det.curves_:  # the network's per-epoch training curves, also when it came from the cache
+        write_json(out / "curves.json", det.curves_)
     picks = report.extremes(data.images, scores, data.record, order)
     write_npz(out / "extremes.npz", picks)
     grid = report.extremes_grid(data.images, order, data.record, out / "grid.png", title)

@@ -8,15 +8,11 @@ import netrc
 import os
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from deepad.data.sets import EvalRecord  # noqa: E402
-from deepad.store import write_atomic  # noqa: E402
+from deepad.data.sets import EvalRecord
+from deepad.store import write_atomic
 
 # (model, features) -> the name of the method in tables and figures. Raw pixels use no model.
 METHOD_NAMES = {
@@ -27,10 +23,32 @@ METHOD_NAMES = {
     ("dbn", "a1"): "DBN A1",
     ("dbn", "a2"): "DBN A2",
     ("dbn", "free_energy"): "DBN free energy",
+    ("ae_dense", "re"): "Deep AE RE",
+    ("ae_dense", "a1"): "Deep AE A1",
+    ("ae_dense", "a2"): "Deep AE A2",
+    ("ae_conv", "re"): "Conv AE RE",
+    ("ae_conv", "a1"): "Conv AE A1",
+    ("ae_conv", "a2"): "Conv AE A2",
     ("pretrained", "a1"): "EffNet-Lite0 A1",
     ("pretrained", "a2"): "EffNet-Lite0 A2",
     ("ae_h2o", "raw"): "raw pixels",
 }
+
+
+DETECTOR_NAMES = {"iforest": "IF", "knn": "kNN", "lof": "LOF", "ocsvm": "OCSVM"}
+
+
+def method_name(model: str, features: str, detector=None, a2_layers=None) -> str:
+    """A run's method in tables and figures: 'AE A1'; a DBN's A2 over the top layer only is
+    'DBN A2 top' (the default reads every hidden layer); a detector other than Isolation Forest on
+    feature vectors is named after it: 'AE A1 kNN'. Results without a column read as the default
+    of the time they were made (Isolation Forest; DBN A2 on the top layer before a2_layers=all)."""
+    name = METHOD_NAMES.get((model, features), f"{model} {features}")
+    if model == "dbn" and features == "a2" and a2_layers != "all":
+        name += " top"
+    if features in ("a1", "a2", "raw") and isinstance(detector, str) and detector != "iforest":
+        name += f" {DETECTOR_NAMES.get(detector, detector)}"
+    return name
 
 
 def with_methods(results: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -38,10 +56,19 @@ def with_methods(results: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     present in their reading order."""
     if "status" in results:
         results = results[results["status"].fillna("ok") == "ok"]
-    keys = zip(results["model"], results["features"], strict=True)
-    names = [METHOD_NAMES.get(k, f"{k[0]} {k[1]}") for k in keys]
+    cols = [
+        results[c] if c in results else [None] * len(results) for c in ("detector", "a2_layers")
+    ]
+    keys = zip(results["model"], results["features"], *cols, strict=True)
+    names = [method_name(*k) for k in keys]
     results = results.assign(method=names)
-    order = [m for m in METHOD_NAMES.values() if m in set(names)]
+    known = [
+        method_name(m, f, d, a)
+        for (m, f) in METHOD_NAMES
+        for a in ("all", "top")
+        for d in DETECTOR_NAMES
+    ]
+    order = list(dict.fromkeys(n for n in known if n in set(names)))
     return results, order + sorted(set(names) - set(order))
 
 
@@ -87,6 +114,21 @@ def extremes(
     }
 
 
+LEGEND = {  # what a frame's colour means, for the grids' and figures' legends
+    "nominal": "grey = nominal",
+    "nominal_clutter": "orange = nominal on clutter",
+    "anomaly": "red = anomaly (label used only here)",
+}
+
+
+def legend(groups: np.ndarray) -> str:
+    """The frame colours that occur in `groups`, in words."""
+    present = set(np.asarray(groups).astype(str))
+    if present <= {"unlabelled"}:
+        return "no labels: every frame grey"
+    return "frame: " + ", ".join(text for g, text in LEGEND.items() if g in present)
+
+
 def extremes_grid(
     images: np.ndarray,
     order: np.ndarray,
@@ -94,27 +136,35 @@ def extremes_grid(
     path: Path,
     title: str,
     n: int = 32,
+    zoom: int = 3,
 ) -> Path:
-    """PNG of the n highest-scored (most anomalous) and n lowest-scored images, side by side;
-    `order`: indices most anomalous first (`detect.order`)."""
+    """PNG of the n highest-scored (most anomalous) and n lowest-scored images, side by side, under
+    a title and a legend of the frame colours; `order`: indices most anomalous first
+    (`detect.order`). Drawn with Pillow (a run's grid costs milliseconds, not a figure)."""
+    from PIL import Image, ImageDraw
+
     top, bottom = order[:n], order[::-1][:n]
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
-    for ax, idx, name in (
-        (axes[0], top, f"highest {n} scores"),
-        (axes[1], bottom, f"lowest {n} scores"),
-    ):
-        ax.imshow(tile(images[idx], record.groups[idx]), interpolation="nearest")
-        ax.set_title(name)
-        ax.axis("off")
-    legend = (
-        "no labels: every frame grey"
-        if (record.groups == "unlabelled").all()
-        else "frame: red = anomaly (label used only here), grey = nominal"
+    left, right = tile(images[top], record.groups[top]), tile(images[bottom], record.groups[bottom])
+    gap = np.ones((left.shape[0], 12, 3))
+    if right.shape[0] != left.shape[0]:  # fewer than n images on one side
+        rows = max(left.shape[0], right.shape[0])
+        left, right = (
+            np.pad(m, ((0, rows - len(m)), (0, 0), (0, 0)), constant_values=1)
+            for m in (left, right)
+        )
+        gap = np.ones((rows, 12, 3))
+    mosaic = np.concatenate([left, gap, right], axis=1)  # (H, W, 3) in [0, 1]
+    body = Image.fromarray((mosaic * 255).round().astype(np.uint8)).resize(
+        (mosaic.shape[1] * zoom, mosaic.shape[0] * zoom), Image.NEAREST
     )
-    fig.suptitle(f"{title}\n{legend}", fontsize=9)
-    fig.tight_layout()
-    write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
-    plt.close(fig)
+    lines = [title, legend(record.groups), f"left: highest {n} scores | right: lowest {n} scores"]
+    head = 14 * len(lines) + 8
+    canvas = Image.new("RGB", (body.width, body.height + head), "white")
+    draw = ImageDraw.Draw(canvas)
+    for i, line in enumerate(lines):
+        draw.text((4, 4 + 14 * i), line, fill="black")
+    canvas.paste(body, (0, head))
+    write_atomic(path, lambda tmp: canvas.save(tmp, format="png"))
     return path
 
 
