@@ -71,11 +71,12 @@ TABLES := $(PAPER)/tables
 FIGURES := $(PAPER)/figures
 SWEEPS := outputs/sweeps/$(PROFILE)
 README_ARG := $(if $(filter full,$(PROFILE)),README.md)
-EXPERIMENTS := ugly_digits ovr ovr_dbn ovr_deep ovr_conv detectors clutter_mnist clutter_mnist_pretrained pretrained_size
+CONV := $(if $(filter quick,$(PROFILE)),,ovr_conv)  # the conv AE (~1 min a network) is not in the quick profile
+EXPERIMENTS := ugly_digits ovr ovr_dbn ovr_deep $(CONV) detectors clutter_mnist clutter_mnist_pretrained pretrained_size
 PARALLEL_EXPERIMENTS := ugly_digits ovr ovr_dbn ovr_deep ovr_conv detectors clutter_mnist
 PARALLEL := hydra/launcher=joblib hydra.launcher.n_jobs=$(JOBS) threads=1
-TABS := $(foreach t,ovr wilcoxon published ugly_digits clutter pretrained_size,$(TABLES)/$(t).md)
-FIGS := $(foreach f,ugly_digits auroc_vs_p heatmap_ovr roc clutter_mnist examples,$(FIGURES)/$(f).png)
+TABS := $(foreach t,ovr wilcoxon seed_spread published deep detectors convergence ugly_digits clutter pretrained_size,$(TABLES)/$(t).md)
+FIGS := $(foreach f,ugly_digits auroc_vs_p heatmap_ovr roc convergence clutter_mnist examples,$(FIGURES)/$(f).png)
 START := $(shell date +%s)
 COLLECT := $(PY) experiments/collect.py
 RESULT_CSVS := $(foreach r,ovr deep ugly_digits clutter_mnist pretrained_size,$(RESULTS)/$(r).csv)
@@ -112,8 +113,8 @@ ifeq ($(filter paper,$(MAKECMDGOALS)),)  # `make paper` reads the results as the
 $(RESULTS)/ovr.csv: $(SWEEPS)/ovr.done $(SWEEPS)/ovr_dbn.done experiments/collect.py
 	$(COLLECT) $(SWEEPS)/ovr $(SWEEPS)/ovr_dbn $@ --scores "nominal == '7' and contamination == 0.1 and seed == 0"
 
-$(RESULTS)/deep.csv: $(SWEEPS)/ovr_deep.done $(SWEEPS)/ovr_conv.done $(SWEEPS)/detectors.done experiments/collect.py
-	$(COLLECT) $(SWEEPS)/ovr_deep $(SWEEPS)/ovr_conv $(SWEEPS)/detectors $@ --curves "features != 'raw'"
+$(RESULTS)/deep.csv: $(foreach e,ovr_deep $(CONV) detectors,$(SWEEPS)/$(e).done) experiments/collect.py
+	$(COLLECT) $(foreach e,ovr_deep $(CONV) detectors,$(SWEEPS)/$(e)) $@ --curves "features != 'raw'"
 
 $(RESULTS)/ugly_digits.csv: $(SWEEPS)/ugly_digits.done experiments/collect.py
 	$(COLLECT) $(SWEEPS)/ugly_digits $@ --scores "seed >= 0" --extremes "seed == 0"
@@ -123,27 +124,33 @@ $(RESULTS)/clutter_mnist.csv: $(SWEEPS)/clutter_mnist.done $(SWEEPS)/clutter_mni
 
 $(RESULTS)/pretrained_size.csv: $(SWEEPS)/pretrained_size.done experiments/collect.py
 	$(COLLECT) $(SWEEPS)/pretrained_size $@
+$(RESULTS)/deep_curves.csv.gz: $(RESULTS)/deep.csv
+	@test -f $@ || { echo "$@ is missing: rm $< and run make results PROFILE=$(PROFILE)" >&2; exit 1; }
 else
-$(RESULTS)/%.csv:
+$(RESULTS)/%.csv $(RESULTS)/%.csv.gz:
 	@test -f $@ || { echo "make paper: $@ is missing; make results PROFILE=$(PROFILE) runs the sweeps that make it" >&2; exit 1; }
 endif
 
 # One script per table (Markdown + LaTeX; the full profile also fills README's results markers)
 # and one per figure, each reading only the results files named here.
 $(TABLES)/%.md: paper/tables/tab_%.py
-	$(PY) $< $(filter %.csv,$^) $@ $(README_ARG)
+	$(PY) $< $(filter %.csv %.csv.gz,$^) $@ $(README_ARG)
 
-$(TABLES)/ovr.md $(TABLES)/wilcoxon.md $(TABLES)/published.md: $(RESULTS)/ovr.csv
+$(TABLES)/ovr.md $(TABLES)/wilcoxon.md $(TABLES)/published.md $(TABLES)/seed_spread.md: $(RESULTS)/ovr.csv
+$(TABLES)/deep.md: $(RESULTS)/ovr.csv $(RESULTS)/deep.csv
+$(TABLES)/detectors.md: $(RESULTS)/deep.csv
+$(TABLES)/convergence.md: $(RESULTS)/deep_curves.csv.gz paper/tables/tab_convergence.py
 $(TABLES)/ugly_digits.md: $(RESULTS)/ugly_digits.csv
 $(TABLES)/clutter.md: $(RESULTS)/clutter_mnist.csv
 $(TABLES)/pretrained_size.md: $(RESULTS)/pretrained_size.csv
 
 $(FIGURES)/%.png: paper/figures/fig_%.py
-	$(PY) $< $(filter %.csv,$^) $@
+	$(PY) $< $(filter %.csv %.csv.gz,$^) $@
 
 $(FIGURES)/auroc_vs_p.png $(FIGURES)/heatmap_ovr.png $(FIGURES)/roc.png: $(RESULTS)/ovr.csv
 $(FIGURES)/ugly_digits.png: $(RESULTS)/ugly_digits.csv
 $(FIGURES)/clutter_mnist.png: $(RESULTS)/clutter_mnist.csv
+$(FIGURES)/convergence.png: $(RESULTS)/deep_curves.csv.gz paper/tables/tab_convergence.py
 
 $(FIGURES)/examples.png: paper/figures/fig_examples.py src/deepad/data/sets.py $(wildcard conf/dataset/*.yaml) | data
 	$(PY) $< $@ $(DATA)

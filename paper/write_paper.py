@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from deepad import stats
 from deepad.report import with_methods
 from deepad.store import write_text
 
@@ -28,44 +29,172 @@ def table_script(name: str):
     return module
 
 
-COLUMNS = ["dataset", "contamination", "nominal", "seed", "method", "auroc", "ap", "input_size"]
+COLUMNS = [
+    "dataset",
+    "contamination",
+    "nominal",
+    "seed",
+    "method",
+    "auroc",
+    "ap",
+    "input_size",
+    "git_commit",
+]
 
 
 def load(results_dir: Path, name: str) -> pd.DataFrame:
     """A collected results file with its methods; empty if the profile did not make it."""
     path = results_dir / f"{name}.csv"
     if not path.is_file():
-        return pd.DataFrame(columns=[*COLUMNS, "seconds_total", "model_cache"])
+        return pd.DataFrame(columns=[*COLUMNS, "seconds_total", "model_cache", "features", "model"])
     return with_methods(pd.read_csv(path))[0]
+
+
+def listing(items: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def ovr_values(ovr: pd.DataFrame) -> dict[str, str]:
+    """Means, intervals, paired tests and the computed comparisons of the one-vs-rest matrix."""
+    out: dict[str, str] = {}
+    if not len(ovr):
+        return out
+    ci = stats.mean_ci(ovr, ["dataset", "contamination"])
+    for r in ci.itertuples(index=False):
+        key = f"{r.dataset}:{r.contamination:g}:{r.method}"
+        out[f"auroc:{key}"] = f"{r.mean:.3f}"
+        out[f"ci:{key}"] = f"[{r.lo:.3f}, {r.hi:.3f}]"
+    for (d, p, m), part in ovr.groupby(["dataset", "contamination", "method"]):
+        out[f"ap:{d}:{p:g}:{m}"] = f"{part['ap'].mean():.3f}"
+    tests = table_script("wilcoxon").table(ovr)
+    for r in tests.rename(columns={"median difference": "median_difference"}).itertuples(
+        index=False
+    ):
+        a, b = r.comparison.split(" vs ")
+        key = f"{r.dataset}:{r.p:g}:{a}:{b}"
+        out[f"wins:{key}"] = f"{r.wins}/{r.classes}"
+        out[f"diff:{key}"] = f"{r.median_difference:+.3f}"
+        out[f"holm:{key}"] = f"{r.p_holm:.2g}"
+    for (d, c), part in tests.groupby(["dataset", "comparison"]):  # the verdict across p
+        verdicts = sorted(set(part["verdict"]))
+        a, b = c.split(" vs ")
+        out[f"verdicts:{d}:{a}:{b}"] = (
+            f"{verdicts[0]} at every p"
+            if len(verdicts) == 1
+            else "; ".join(
+                f"{v} at p = {', '.join(f'{p:g}' for p in part.loc[part['verdict'] == v, 'p'])}"
+                for v in verdicts
+            )
+        )
+    significant = tests[tests["verdict"] != "no difference shown"]
+    out["tests:n"] = str(len(tests))
+    out["tests:significant"] = str(len(significant))
+    feature_wins = significant[
+        [
+            v.split(" higher")[0] == c.split(" vs ")[0]
+            for v, c in zip(significant["verdict"], significant["comparison"], strict=True)
+        ]
+    ]
+    out["tests:feature_wins"] = (
+        "none"
+        if feature_wins.empty
+        else listing(
+            [f"{r.comparison} on {r.dataset} at p = {r.p:g}" for r in feature_wins.itertuples()]
+        )
+    )
+    lo, hi = ovr["contamination"].min(), ovr["contamination"].max()
+    for d, part in ci.groupby(
+        "dataset"
+    ):  # which score loses most AUROC from the lowest to the highest p
+        wide = part.pivot(index="method", columns="contamination", values="mean")
+        if lo in wide and hi in wide:
+            drop = (wide[lo] - wide[hi]).sort_values(ascending=False)
+            out[f"drops:{d}"] = listing([f"{m} {v:.3f}" for m, v in drop.items()])
+            out[f"fastest:{d}"] = f"{drop.index[0]} ({drop.iloc[0]:.3f})"
+            for m, v in drop.items():
+                out[f"drop:{d}:{m}"] = f"{v:.3f}"
+    spread = table_script("seed_spread").table(ovr)
+    worst = spread.loc[spread["largest range"].idxmax()]
+    out["spread:worst"] = (
+        f"{worst['method']} on {worst['dataset']} class {worst['its class']}: "
+        f"{worst['largest range']:.3f}"
+    )
+    out["spread:median_range"] = (
+        f"{spread['median range over classes'].min():.3f}-{spread['median range over classes'].max():.3f}"
+    )
+    best = (
+        ci[ci["contamination"] == 0.1]
+        .sort_values("mean", ascending=False)
+        .groupby("dataset")
+        .head(1)
+    )
+    for r in best.itertuples(index=False):
+        out[f"best:{r.dataset}:0.1"] = f"{r.method} ({r.mean:.3f})"
+    return out
+
+
+def deep_values(ovr: pd.DataFrame, deep: pd.DataFrame, curves: pd.DataFrame) -> dict[str, str]:
+    """The deeper networks, the detectors and convergence at p = 0.1."""
+    out: dict[str, str] = {}
+    if len(deep) and len(ovr):
+        both = table_script("deep").combined(ovr, deep)
+        ci = stats.mean_ci(both, ["dataset"])
+        for r in ci.itertuples(index=False):
+            out[f"deep:{r.dataset}:{r.method}"] = f"{r.mean:.3f}"
+        _, tests = table_script("deep").table(both)
+        for r in tests.itertuples(index=False):
+            out[f"deepwins:{r.dataset}:{r.comparison}"] = f"{r.wins}/{r.classes}"
+            out[f"deepholm:{r.dataset}:{r.comparison}"] = f"{r.p_holm:.2g}"
+        out["deep:tests"] = str(len(tests))
+        out["deep:feature_beats_re"] = str(
+            int(((tests["median difference"] > 0) & (tests["p_holm"] < 0.05)).sum())
+        )
+        out["deep:re_beats_feature"] = str(
+            int(((tests["median difference"] < 0) & (tests["p_holm"] < 0.05)).sum())
+        )
+        det = table_script("detectors").table(deep)
+        for col in ("IF", "kNN", "LOF"):
+            if col in det:
+                for r in det.itertuples(index=False):
+                    out[f"det:{r.dataset}:{r.score}:{col}"] = getattr(r, col).split(" ")[0]
+        means = deep[deep["features"].isin(["a1", "a2"])]
+        means = with_methods(means)[0].groupby(["dataset", "method"])["auroc"].mean()
+        for (d, m), v in means.items():
+            out[f"detmean:{d}:{m}"] = f"{v:.3f}"
+    if len(curves):
+        conv = table_script("convergence").table(curves)
+        out["conv:last_median_max"] = f"{conv['last_median'].max():.3g}"
+        out["conv:last_median_min"] = f"{conv['last_median'].min():.3g}"
+        worst = conv.loc[conv["last_max"].idxmax()]
+        out["conv:worst"] = f"{worst['curve']} on {worst['dataset']} ({worst['last_max']:.3g})"
+        slow = conv.loc[conv["last_median"].idxmax()]
+        out["conv:slowest"] = f"{slow['curve']} on {slow['dataset']} ({slow['last_median']:.3g})"
+        out["conv:networks"] = str(int(conv.groupby("curve")["networks"].sum().max()))
+    return out
 
 
 def values(results_dir: Path) -> dict[str, str]:
     """Every number the template may cite, by key."""
     ovr, ugly = load(results_dir, "ovr"), load(results_dir, "ugly_digits")
     clutter, size = load(results_dir, "clutter_mnist"), load(results_dir, "pretrained_size")
-    out: dict[str, str] = {}
-    cells = ovr.groupby(["dataset", "contamination", "method"])
-    for (d, p, m), part in cells:
-        out[f"auroc:{d}:{p:g}:{m}"] = f"{part['auroc'].mean():.3f}"
-        out[f"ap:{d}:{p:g}:{m}"] = f"{part['ap'].mean():.3f}"
-    if len(ovr):  # the paired tests of tab_wilcoxon.py, by "wins:DATASET:P:A:B" / "pval:..."
-        for (d, p, comparison), r in table_script("wilcoxon").table(ovr).iterrows():
-            a, b = comparison.split(" vs ")
-            out[f"wins:{d}:{p:g}:{a}:{b}"] = f"{int(r['wins'])}/{int(r['pairs'])}"
-            out[f"pval:{d}:{p:g}:{a}:{b}"] = f"{r['p-value']:.2g}"
+    deep = load(results_dir, "deep")
+    curves_path = results_dir / "deep_curves.csv.gz"
+    curves = pd.read_csv(curves_path) if curves_path.is_file() else pd.DataFrame()
+    out = ovr_values(ovr)
+    out.update(deep_values(ovr, deep, curves))
     published = table_script("published")
     for method, numbers in published.PUBLISHED.items():  # cited, with their source, in that table
-        for dataset, value in zip(published.DATASETS, numbers, strict=True):
+        for dataset, value in zip(published.DATASETS, numbers[:2], strict=True):
             out[f"published:{dataset}:{method}"] = f"{value:.3f}"
-    for m, part in ovr.groupby("method"):
-        out[f"auroc_all:{m}"] = f"{part['auroc'].mean():.3f}"
     out["runs:ovr"] = str(len(ovr))
     out["models:ovr"] = str(int((ovr["model_cache"] == "miss").sum()))
     out["classes:ovr"] = str(ovr["nominal"].nunique())
     out["seeds:ovr"] = str(ovr["seed"].nunique())
     out["ps:ovr"] = ", ".join(f"{p:g}" for p in sorted(ovr["contamination"].unique()))
-    out["runs:all"] = str(len(ovr) + len(ugly) + len(clutter) + len(size))
-    frames = [t for t in (ovr, ugly, clutter, size) if len(t)]
+    out["runs:deep"] = str(len(deep))
+    frames = [t for t in (ovr, ugly, clutter, size, deep) if len(t)]
+    out["runs:all"] = str(sum(len(t) for t in frames))
     libraries = sorted({c for t in frames for c in t.columns if c.startswith("version_")})
     if libraries:  # "numpy 2.4.6, torch 2.13.0+cpu": every version any run was made with
         out["versions:all"] = ", ".join(
@@ -74,12 +203,25 @@ def values(results_dir: Path) -> dict[str, str]:
             + " / ".join(sorted({str(v) for t in frames if c in t for v in t[c].dropna()}))
             for c in libraries
         )
-    cpu = sum(t["seconds_total"].sum() for t in (ovr, ugly, clutter, size))
-    out["cpu_minutes:all"] = f"{cpu / 60:.0f}"
+    wall = sum(t["seconds_total"].sum() for t in frames)  # per-run wall time, summed over runs
+    out["run_minutes:all"] = f"{wall / 60:.0f}"
+    commits = sorted({str(c)[:7] for t in frames for c in t["git_commit"].dropna()})
+    out["commits:all"] = ", ".join(commits)
     for m, part in clutter.groupby("method") if len(clutter) else []:
-        for metric in ("auroc", "clutter_false_alarm_share", "auroc_vs_clutter"):
-            out[f"clutter:{metric}:{m}"] = f"{part[metric].mean():.3f}"
+        for metric in ("auroc", "clutter_sensitivity", "auroc_vs_clutter"):
+            if metric in part:
+                out[f"clutter:{metric}:{m}"] = f"{part[metric].mean():.3f}"
     out["clutter:runs"] = str(len(clutter))
+    if len(clutter) and "clutter_sensitivity" in clutter:  # direction against RE, computed
+        sens = clutter.groupby("method")["clutter_sensitivity"].mean()
+        re = sens.get("AE RE")
+        for m, v in sens.items():
+            if re is not None and m != "AE RE":
+                out[f"clutter:cmp:{m}"] = "below" if v < re else "above" if v > re else "equal to"
+        out["clutter:classes"] = str(clutter["nominal"].nunique())
+        out["clutter:seeds"] = str(clutter["seed"].nunique())
+        out["clutter:q"] = f"{clutter['clutter_share'].iloc[0]:g}"
+        out["clutter:p"] = f"{clutter['contamination'].iloc[0]:g}"
     for (s, m), part in size.groupby(["input_size", "method"]):
         out[f"size:auroc:{s}:{m}"] = f"{part['auroc'].mean():.3f}"
         out[f"size:seconds:{s}:{m}"] = f"{part['seconds_features'].mean():.1f}"

@@ -49,3 +49,28 @@ def test_a_score_vector_passes_through_and_unknown_detector_errors():
     np.testing.assert_array_equal(detect.score(s, OmegaConf.create({"name": "iforest"})), s)
     with pytest.raises(ValueError, match="unknown detector 'svdd'"):
         detect.score(np.zeros((3, 2)), OmegaConf.create({"name": "svdd"}))
+
+
+def _clutter_record(n_clean=60, n_clutter=20, n_anomaly=10):
+    groups = np.array(
+        ["nominal"] * n_clean + ["nominal_clutter"] * n_clutter + ["anomaly"] * n_anomaly
+    )
+    return EvalRecord(is_anomaly=groups == "anomaly", classes=np.zeros(len(groups)), groups=groups)
+
+
+def test_clutter_sensitivity_is_known_on_made_up_scores():
+    """+1 on every cluttered image: sensitivity 1; a constant: 0.5; a score that ignores clutter
+    but finds anomalies: 0.5 and AUROC 1. The false-alarm share comes with its ceiling."""
+    rec = _clutter_record()
+    rng = np.random.default_rng(0)
+    noise = rng.random(len(rec.groups)) * 0.1
+    on_clutter = noise + (rec.groups == "nominal_clutter")
+    m = detect.evaluate(on_clutter, rec)
+    assert m["clutter_sensitivity"] == 1.0 and m["n_clutter"] == 20
+    assert m["clutter_false_alarm_share"] == 1.0 and m["clutter_false_alarm_max"] == 1.0
+    assert detect.evaluate(np.zeros(len(rec.groups)), rec)["clutter_sensitivity"] == 0.5
+    on_anomaly = np.where(rec.is_anomaly, 1.0, 0.0)
+    m = detect.evaluate(on_anomaly, rec)
+    assert m["clutter_sensitivity"] == 0.5 and m["auroc"] == 1.0 and m["auroc_vs_clutter"] == 1.0
+    few = _clutter_record(n_clutter=4, n_anomaly=10)
+    assert detect.evaluate(np.zeros(len(few.groups)), few)["clutter_false_alarm_max"] == 0.4

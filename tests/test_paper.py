@@ -1,6 +1,7 @@
 """The paper's table, figure and write-up scripts on small generated results files: they read only
 them, and their numbers are the means and tests of their rows."""
 
+import importlib.util
 import subprocess
 import sys
 
@@ -99,14 +100,25 @@ def _script(path, *args):
     return done
 
 
-def test_ovr_table_mean_and_std_over_seeds(results, tmp_path):
+def _interval(cell: str) -> tuple[float, float, float]:
+    """'0.920 [0.910, 0.930]' -> (0.92, 0.91, 0.93)."""
+    mean, rest = cell.split(" [")
+    lo, hi = rest.rstrip("]").split(", ")
+    return float(mean), float(lo), float(hi)
+
+
+def test_ovr_table_mean_and_interval_over_classes(results, tmp_path):
     _script("paper/tables/tab_ovr.py", results, tmp_path / "ovr.md")
     md = (tmp_path / "ovr.md").read_text()
     assert "**AUROC**" in md and "**AP**" in md and "(commit abc)" in md
+    assert "95% bootstrap interval over nominal classes (seeds averaged first)" in md
     rows = [line for line in md.splitlines() if line.replace(" ", "").startswith("|mnist|0.1|")]
-    # AE RE: classes 0.90..0.92 (mean 0.91), seeds +0 / +0.02 -> 0.920 ± 0.014; AE A1 0.620 ± 0.014
-    assert "0.920 ± 0.014" in rows[0] and "0.620 ± 0.014" in rows[0]
-    assert "0.460 ± 0.007" in rows[1]  # the AP table: AUROC / 2
+    cells = [c.strip() for c in rows[0].split("|")[3:-1]]
+    # AE RE: seed-averaged classes 0.91, 0.92, 0.93 -> mean 0.920, interval inside [0.91, 0.93]
+    mean, lo, hi = _interval(cells[0])
+    assert mean == 0.92 and 0.91 <= lo < mean < hi <= 0.93
+    assert _interval(cells[1])[0] == 0.62  # AE A1
+    assert _interval([c.strip() for c in rows[1].split("|")[3:-1]][0])[0] == 0.46  # AP = AUROC / 2
     assert "3 nominal classes x 2 seeds" in md
 
 
@@ -116,7 +128,10 @@ def test_wilcoxon_per_p_and_published_tables(results, tmp_path):
     a1 = [line for line in w.splitlines() if "AE A1 vs AE RE" in line]
     assert len(a1) == 4  # 2 data sets x 2 p
     cells = [[c.strip() for c in line.split("|")[1:-1]] for line in a1]
-    assert all(c[3:6] == ["6", "0", "-0.3"] for c in cells)  # 6 pairs, 0 wins, 0.3 below
+    # paired over the 3 classes (seeds averaged), not 6 (class, seed) pairs: 0 wins, 0.3 below
+    assert all(c[3:5] == ["0/3", "-0.300 [-0.300, -0.300]"] for c in cells)
+    assert all(float(c[5]) == 0.25 for c in cells)  # exact two-sided p with 3 classes: 2 / 2^3
+    assert "Holm-corrected within each p (a family of 4 tests" in w  # 2 data sets x 2 pairs
     _script("paper/tables/tab_published.py", results, tmp_path / "p.md")
     p = (tmp_path / "p.md").read_text()
     assert "0.819" in p and "ODIM" in p and "AE RE (ours)" in p
@@ -149,7 +164,7 @@ def test_paper_numbers_come_from_the_results(results, tmp_path):
     done = _script("paper/write_paper.py", template, tmp_path, tmp_path, tmp_path / "paper.md")
     text = (tmp_path / "paper.md").read_text()
     assert text.startswith("> **Partial results**: 1 numbers the text cites are not in")
-    assert "\n\nRE 0.920 vs A1 0.620, wins 0/6, runs 72, absent n/a\n" in text
+    assert "\n\nRE 0.920 vs A1 0.620, wins 0/3, runs 72, absent n/a\n" in text
     assert "**AUROC**" in text and "![roc](figures/roc.png)" in text
     assert "OCSVM 0.847" in text  # the cited number of tab_published.py, not a copy
     assert "made with numpy 2.4.6, torch 2.13.0+cpu\n" in text
@@ -180,3 +195,78 @@ def test_make_paper_never_schedules_a_sweep():
         ["make", "-n", "reproduce"], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert "results PROFILE=full" in planned.stdout and "paper PROFILE=full" in planned.stdout
+
+
+@pytest.fixture
+def deep(tmp_path):
+    """deep.csv at p = 0.1: the deep AE's RE / A1 / A2 (Isolation Forest) and the AE's and DBN's
+    A1 / A2 under three detectors, 3 classes x 2 seeds, known AUROCs; and the curves of its
+    networks (deep_curves.csv.gz): the AE's loss halves each epoch, the DBN's layer 2 is flat."""
+    rows, curves = [], []
+    runs = [("ae_dense", f, "iforest", None, b) for f, b in (("re", 0.9), ("a1", 0.8), ("a2", 0.7))]
+    runs += [("ae_h2o", f, d, None, b + db) for f, b in (("a1", 0.6), ("a2", 0.8))
+             for d, db in (("iforest", 0.0), ("knn", 0.1), ("lof", 0.05))]  # fmt: skip
+    runs += [("dbn", "a2", "iforest", "all", 0.75)]
+    for c in range(3):
+        for seed in (0, 1):
+            for model, features, detector, layers, base in runs:
+                key = f"{model}-{c}-{seed}"
+                rows.append(
+                    {"run_dir": f"d/{key}-{features}-{detector}", "dataset": "mnist",
+                     "nominal": str(c), "contamination": 0.1, "seed": seed, "model": model,
+                     "features": features, "detector": detector, "a2_layers": layers,
+                     "auroc": base + 0.01 * c, "n_distinct_scores": 100 if features == "a2" else 500,
+                     "n": 500, "model_key": key, "status": "ok"}
+                )  # fmt: skip
+                if features in ("re", "a2") and detector == "iforest":
+                    for epoch in range(6):
+                        for layer, value in ((0, 2.0**-epoch), (1, 1.0)):
+                            if model != "dbn" and layer:
+                                continue
+                            curves.append(
+                                {"model": model, "dataset": "mnist", "nominal": str(c),
+                                 "contamination": 0.1, "seed": seed, "model_key": key,
+                                 "epoch": epoch + 6 * layer, "layer": layer,
+                                 "metric": "train/loss", "value": value}
+                            )  # fmt: skip
+    path = tmp_path / "deep.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    pd.DataFrame(curves).drop_duplicates().to_csv(tmp_path / "deep_curves.csv.gz", index=False)
+    return path
+
+
+def test_deep_detectors_and_seed_spread_tables(results, deep, tmp_path):
+    _script("paper/tables/tab_deep.py", results, deep, tmp_path / "deep.md")
+    md = (tmp_path / "deep.md").read_text()
+    row = next(line for line in md.splitlines() if "Deep AE 784-256-64-256-784" in line)
+    cells = [c.strip() for c in row.split("|")[1:-1]]
+    assert [_interval(c)[0] for c in cells[2:5]] == [0.91, 0.81, 0.71]  # RE, A1, A2
+    assert cells[5].startswith("0/3, -0.100")  # A1 vs RE: loses on every class
+    ae = next(line for line in md.splitlines() if "| mnist " in line and "| AE 784-50-784" in line)
+    assert "0.920" in ae  # the AE's RE comes from ovr.csv
+    _script("paper/tables/tab_detectors.py", deep, tmp_path / "det.md")
+    det = (tmp_path / "det.md").read_text()
+    a1 = next(line for line in det.splitlines() if "| AE A1 " in line)
+    cells = [c.strip() for c in a1.split("|")[1:-1]]
+    assert [_interval(c)[0] for c in cells[2:5]] == [0.61, 0.71, 0.66]  # IF, kNN, LOF columns
+    assert "| DBN A2 " in det  # A2 over every hidden layer
+    _script("paper/tables/tab_seed_spread.py", results, tmp_path / "s.md")
+    s = (tmp_path / "s.md").read_text()
+    assert "| mnist         | AE RE" in s and "0.020" in s  # seeds differ by 0.02 in every class
+
+
+def test_convergence_table_and_figure(deep, tmp_path):
+    """The made-up AE loss halves every epoch (last-epoch change 0.5), the DBN's layer 2 is flat."""
+    curves = tmp_path / "deep_curves.csv.gz"
+    _script("paper/tables/tab_convergence.py", curves, tmp_path / "c.md")
+    spec = importlib.util.spec_from_file_location("tc", ROOT / "paper/tables/tab_convergence.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    tab = module.table(pd.read_csv(curves)).set_index("curve")
+    assert tab.loc["Deep AE loss", "last_median"] == pytest.approx(0.5)
+    assert tab.loc["DBN layer 1 loss", "last_median"] == pytest.approx(0.5)
+    assert tab.loc["DBN layer 2 loss", "last_median"] == 0.0
+    assert tab.loc["Deep AE loss", "networks"] == 6  # 3 classes x 2 seeds, each network once
+    assert "Deep AE loss" in (tmp_path / "c.md").read_text()
+    _script("paper/figures/fig_convergence.py", curves, tmp_path / "c.png")
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"

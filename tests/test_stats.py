@@ -34,8 +34,8 @@ def test_class_pairing_collapses_seeds():
     row = stats.compare(results, [("A", "B")], ["dataset"]).iloc[0]
     assert row["classes"] == 6 and row["wins"] == 6 and row["losses"] == 0  # not 18 pairs
     assert row["median difference"] == pytest.approx(0.1)
-    assert row["p"] == pytest.approx(wilcoxon(np.full(6, 0.1) + np.arange(6) * 1e-9).pvalue)
-    assert row["p"] == pytest.approx(2 / 2**6)  # exact two-sided: all 6 signs positive
+    assert row["p_value"] == pytest.approx(wilcoxon(np.full(6, 0.1) + np.arange(6) * 1e-9).pvalue)
+    assert row["p_value"] == pytest.approx(2 / 2**6)  # exact two-sided: all 6 signs positive
     assert row["lo"] == pytest.approx(0.1) and row["hi"] == pytest.approx(0.1)
 
 
@@ -43,7 +43,9 @@ def test_compare_holm_over_the_table_family():
     results = pd.concat([table().assign(dataset="x"), table().assign(dataset="y")])
     tab = stats.compare(results, [("A", "B")], ["dataset"])
     assert list(tab["dataset"]) == ["x", "y"]
-    np.testing.assert_allclose(tab["p (Holm)"], np.minimum(2 * tab["p"], 1))
+    np.testing.assert_allclose(tab["p_holm"], np.minimum(2 * tab["p_value"], 1))
+    per_dataset = stats.compare(results, [("A", "B")], ["dataset"], family=["dataset"])
+    np.testing.assert_allclose(per_dataset["p_holm"], per_dataset["p_value"])  # families of one
     assert stats.verdict(tab.iloc[0], alpha=0.1) == "A higher"
     assert stats.verdict(tab.iloc[0], alpha=0.01) == "no difference shown"
 
@@ -53,7 +55,7 @@ def test_identical_methods_are_a_tie():
     same = results[results["method"] == "A"].assign(method="B")
     results = pd.concat([results[results["method"] == "A"], same])
     row = stats.compare(results, [("A", "B")], ["dataset"]).iloc[0]
-    assert row["p"] == 1.0 and row["wins"] == 0 and row["median difference"] == 0
+    assert row["p_value"] == 1.0 and row["wins"] == 0 and row["median difference"] == 0
 
 
 def test_mean_ci_is_over_classes_and_brackets_the_mean():

@@ -1,4 +1,5 @@
-"""Figure: example images of the data sets: nominal, nominal with clutter, anomaly.
+"""Figure: example images of the evaluated data sets (clutter MNIST of section 3, Fashion-MNIST of
+section 2): nominal, nominal with clutter, anomaly.
 
 `python paper/figures/fig_examples.py OUT.png [DATA_DIR]`. The one figure that reads the data (it
 shows images, not results): it builds the sets with their configs in conf/dataset/.
@@ -19,7 +20,7 @@ from deepad.report import tile  # noqa: E402
 from deepad.store import write_atomic  # noqa: E402
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
-SETS = {"clutter_mnist": [0], "clutter_fashion": [0]}
+SETS = {"clutter_mnist": [7], "fashion_mnist": [0]}  # only sets the paper evaluates
 GROUPS = ("nominal", "nominal_clutter", "anomaly")
 
 
@@ -36,9 +37,12 @@ def main() -> None:
         s = sets.build(cfg.dataset)
         for ax, group in zip(row, GROUPS, strict=True):
             idx = np.flatnonzero(s.record.groups == group)[:8]
+            ax.axis("off")
+            if len(idx) == 0:
+                ax.set_title(f"{name}: no {group} images", fontsize=9)
+                continue
             ax.imshow(tile(s.images[idx], s.record.groups[idx], cols=8), interpolation="nearest")
             ax.set_title(f"{name}: {group}", fontsize=9)
-            ax.axis("off")
     fig.tight_layout()
     write_atomic(out, lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
 

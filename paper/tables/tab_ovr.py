@@ -1,7 +1,7 @@
-"""Table: mean ± std of AUROC and AP per method (AE and DBN: RE, A1, A2; DBN free energy; raw
-pixels) for each data set and contamination rate p, contaminated one-vs-rest. The mean is over the
-nominal classes and seeds; the std is over seeds of the per-seed class mean (a seed redraws the
-anomalies and reinitialises the networks).
+"""Table: AUROC and AP per method (AE and DBN: RE, A1, A2; DBN free energy; raw pixels) for each
+data set and contamination rate p, contaminated one-vs-rest: the mean over nominal classes of the
+seed-averaged value, with its 95% bootstrap interval over classes (`deepad.stats.mean_ci`, the
+paper's one uncertainty measure).
 
 `python paper/tables/tab_ovr.py RESULTS.csv OUT.md [README.md]` writes OUT.md and OUT.tex (and the
 tables between README's `results:ovr` markers); reads only the collected results file.
@@ -10,22 +10,18 @@ tables between README's `results:ovr` markers); reads only the collected results
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from deepad import stats
 from deepad.report import with_methods
 from deepad.store import write_between_markers, write_text
 
 
-def mean_std(results: pd.DataFrame, metric: str, order: list[str]) -> pd.DataFrame:
-    """Rows (dataset, p), columns methods, cells 'mean ± std' (std over seeds; mean alone for one seed)."""
-    per_seed = results.groupby(["dataset", "contamination", "method", "seed"])[metric].mean()
-    stats = per_seed.groupby(["dataset", "contamination", "method"]).agg(["mean", "std"])
-    cells = stats.apply(
-        lambda r: f"{r['mean']:.3f}" if np.isnan(r["std"]) else f"{r['mean']:.3f} ± {r['std']:.3f}",
-        axis=1,
-    )
-    wide = cells.unstack("method")
+def mean_ci(results: pd.DataFrame, metric: str, order: list[str]) -> pd.DataFrame:
+    """Rows (dataset, p), columns methods, cells 'mean [lo, hi]' (95% bootstrap over classes)."""
+    ci = stats.mean_ci(results, ["dataset", "contamination"], metric)
+    ci["cell"] = [stats.cell(*r) for r in ci[["mean", "lo", "hi"]].itertuples(index=False)]
+    wide = ci.pivot(index=["dataset", "contamination"], columns="method", values="cell")
     wide.index.names = ["dataset", "p"]
     return wide[[m for m in order if m in wide]].fillna("")
 
@@ -38,7 +34,7 @@ def design(results: pd.DataFrame) -> str:
 
 
 def training_note(results: pd.DataFrame) -> str:
-    trained = results[results["model_cache"] == "miss"]
+    trained = results[results["model_cache"] == "miss"].drop_duplicates("run_dir")
     scoring = (results["seconds_total"] - results["seconds_train"]).groupby(results["method"])
     low, high = scoring.mean().min(), scoring.mean().max()
     note = f"Scoring per run (data, features, detector; no training): {low:.2f}-{high:.2f} s. "
@@ -54,12 +50,12 @@ def main() -> None:
     results, order = with_methods(pd.read_csv(src))
     commit = ", ".join(sorted(results["git_commit"].dropna().astype(str).unique()))
     md = (
-        f"Contaminated one-vs-rest: mean ± std over seeds, {design(results)}; A1, A2 and raw pixels "
-        f"scored by Isolation Forest (commit {commit})\n"
+        f"Contaminated one-vs-rest, {design(results)}: mean over classes of the seed-averaged value "
+        f"[{stats.UNCERTAINTY}]; A1, A2 and raw pixels scored by Isolation Forest (commit {commit})\n"
     )
     latex = []
     for metric in ("auroc", "ap"):
-        tab = mean_std(results, metric, order)
+        tab = mean_ci(results, metric, order)
         md += f"\n**{metric.upper()}**\n\n{tab.reset_index().to_markdown(index=False)}\n"
         latex.append(f"% {metric}\n" + tab.to_latex())
     md += f"\n{training_note(results)}\n"

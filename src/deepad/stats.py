@@ -82,10 +82,13 @@ def compare(
     by: Sequence[str],
     value: str = "auroc",
     unit: str = "nominal",
+    family: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Method A against method B for each pair and each cell of `by`, paired over classes (seeds
-    averaged). One row per (cell, pair): classes, wins (A higher), losses, the median difference
-    A - B with its 95% bootstrap interval, the Wilcoxon p and the Holm p over all rows returned
+    averaged). `family`: columns of `by` whose values each make one Holm family (default: the whole
+    table is one). With n classes the smallest two-sided exact Wilcoxon p is 2 / 2^n (0.002 for
+    10), so a family of m tests can reach Holm p < 0.05 only if m * 2 / 2^n < 0.05. One row per (cell, pair): classes, wins (A higher), losses, the median difference
+    A - B with its 95% bootstrap interval, the Wilcoxon p (`p_value`) and the Holm p (`p_holm`) over all rows returned
     (the table is the family)."""
     per_class = class_means(results, by, value, unit)
     wide = per_class.pivot_table(index=[*by, unit], columns="method", values=value, dropna=False)
@@ -113,19 +116,22 @@ def compare(
                     "median difference": float(np.median(diff)),
                     "lo": lo,
                     "hi": hi,
-                    "p": float(p),
+                    "p_value": float(p),
                 }
             )
     table = pd.DataFrame(rows)
     if len(table):
-        table["p (Holm)"] = holm(table["p"])
+        groups = table.groupby(list(family), sort=False) if family else [(None, table)]
+        table["p_holm"] = np.nan
+        for _, part in groups:
+            table.loc[part.index, "p_holm"] = holm(part["p_value"])
     return table
 
 
 def verdict(row: pd.Series, alpha: float = 0.05) -> str:
     """'A better' / 'B better' when the Holm p is below alpha, else 'no difference shown'."""
     a, b = row["comparison"].split(" vs ")
-    if row["p (Holm)"] < alpha:
+    if row["p_holm"] < alpha:
         return f"{a} higher" if row["median difference"] > 0 else f"{b} higher"
     return "no difference shown"
 

@@ -1,0 +1,84 @@
+"""Table: did training converge? Per network, data set and training curve (AE: training loss; DBN
+per layer: CD reconstruction error and pseudo-log-likelihood), the relative change over the last
+epoch, |c_T - c_{T-1}| / |c_{T-1}|, and over the last third of the epochs, median and largest over
+the networks trained (classes x seeds at p = 0.1). Small last-epoch changes mean the curve has
+flattened at the configured epochs, not that a better optimum does not exist.
+
+`python paper/tables/tab_convergence.py CURVES.csv.gz OUT.md`; reads only the collected curves.
+"""
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from deepad.report import METHOD_NAMES
+from deepad.store import write_text
+
+CURVES = {"train/loss": "loss", "train/pseudo_likelihood": "pseudo-log-likelihood"}
+NETWORKS = {m: name.removesuffix(" RE") for (m, f), name in METHOD_NAMES.items() if f == "re"}
+
+
+def per_network(curves: pd.DataFrame) -> pd.DataFrame:
+    """One row per (network, layer, metric): its last-epoch and last-third relative changes."""
+    curves = curves[curves["metric"].isin(CURVES)]
+    rows = []
+    keys = ["model", "dataset", "model_key", "layer", "metric"]
+    for key, c in curves.sort_values("epoch").groupby(keys):
+        v = c["value"].to_numpy()
+        if len(v) < 2:
+            continue
+        third = max(1, len(v) // 3)
+        rows.append(
+            {
+                **dict(zip(keys, key, strict=True)),
+                "epochs": len(v),
+                "last": abs(v[-1] - v[-2]) / abs(v[-2]),
+                "last_third": abs(v[-1] - v[-1 - third]) / abs(v[-1 - third]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def curve_name(model: str, layer: int, metric: str) -> str:
+    network = NETWORKS.get(model, model)
+    where = f" layer {int(layer) + 1}" if model == "dbn" else ""
+    return f"{network}{where} {CURVES[metric]}"
+
+
+def table(curves: pd.DataFrame) -> pd.DataFrame:
+    nets = per_network(curves)
+    nets["curve"] = [
+        curve_name(*k) for k in zip(nets["model"], nets["layer"], nets["metric"], strict=True)
+    ]
+    out = nets.groupby(["dataset", "curve"]).agg(
+        networks=("model_key", "nunique"),
+        epochs=("epochs", "median"),
+        last_median=("last", "median"),
+        last_max=("last", "max"),
+        third_median=("last_third", "median"),
+    )
+    return out.reset_index()
+
+
+def main() -> None:
+    src, out = Path(sys.argv[1]), Path(sys.argv[2])
+    tab = table(pd.read_csv(src))
+    shown = tab.rename(
+        columns={
+            "last_median": "last epoch: median change",
+            "last_max": "last epoch: largest change",
+            "third_median": "last third: median change",
+        }
+    )
+    md = (
+        "Convergence: relative change of each training curve over its last epoch and over the "
+        "last third of its epochs, median and largest over the networks trained at p = 0.1 "
+        "(classes x seeds)\n\n" + shown.to_markdown(index=False, floatfmt=".3g") + "\n"
+    )
+    write_text(out, md)
+    write_text(out.with_suffix(".tex"), shown.to_latex(index=False, float_format="%.3g"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""Table: detector sensitivity, contaminated one-vs-rest at p = 0.1: A1 and A2 of each network
+scored by Isolation Forest, kNN (k = 10) and LOF (k = 20), mean over classes of the seed-averaged
+AUROC with its 95% bootstrap interval over classes; and how many distinct scores each gives (ties:
+`roc_auc_score` counts a tied anomaly-nominal pair as half a correct ordering, so a score with few
+distinct values is pulled towards 0.5 within each tie).
+
+`python paper/tables/tab_detectors.py DEEP.csv OUT.md`; reads only the results file.
+"""
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from deepad import stats
+from deepad.report import DETECTOR_NAMES, method_name, with_methods
+from deepad.store import write_text
+
+P = 0.1
+
+
+def table(results: pd.DataFrame) -> pd.DataFrame:
+    results = results[(results["contamination"] == P) & results["features"].isin(["a1", "a2"])]
+    results, _ = with_methods(results)
+    results["score"] = [
+        method_name(m, f, "iforest", a)
+        for m, f, a in zip(
+            results["model"],
+            results["features"],
+            results.get("a2_layers", [None] * len(results)),
+            strict=True,
+        )
+    ]
+    ci = stats.mean_ci(results, ["dataset", "score", "detector"])
+    ci["cell"] = [stats.cell(*r) for r in ci[["mean", "lo", "hi"]].itertuples(index=False)]
+    wide = ci.pivot(index=["dataset", "score"], columns="detector", values="cell")
+    wide = wide.rename(columns=DETECTOR_NAMES)
+    distinct = results.pivot_table(
+        index=["dataset", "score"], columns="detector", values="n_distinct_scores", aggfunc="median"
+    ).rename(columns=lambda d: f"distinct scores {DETECTOR_NAMES.get(d, d)}")
+    n = results.groupby(["dataset", "score"])["n"].median().rename("images")
+    return pd.concat([wide, distinct.round(0).astype("Int64"), n.astype(int)], axis=1).reset_index()
+
+
+def main() -> None:
+    src, out = Path(sys.argv[1]), Path(sys.argv[2])
+    tab = table(pd.read_csv(src))
+    md = (
+        f"Detector sensitivity, contaminated one-vs-rest, p = {P}: mean AUROC over the 10 classes "
+        f"(seeds averaged first) [{stats.UNCERTAINTY}], by the detector that scores the features; "
+        "distinct scores: median over runs of the number of distinct values among the set's "
+        "images (AUROC counts a tied anomaly-nominal pair as half)\n\n"
+        + tab.to_markdown(index=False)
+        + "\n"
+    )
+    write_text(out, md)
+    write_text(out.with_suffix(".tex"), tab.to_latex(index=False))
+
+
+if __name__ == "__main__":
+    main()
