@@ -85,11 +85,11 @@ def compare(
     family: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Method A against method B for each pair and each cell of `by`, paired over classes (seeds
-    averaged). `family`: columns of `by` whose values each make one Holm family (default: the whole
-    table is one). With n classes the smallest two-sided exact Wilcoxon p is 2 / 2^n (0.002 for
-    10), so a family of m tests can reach Holm p < 0.05 only if m * 2 / 2^n < 0.05. One row per (cell, pair): classes, wins (A higher), losses, the median difference
-    A - B with its 95% bootstrap interval, the Wilcoxon p (`p_value`) and the Holm p (`p_holm`) over all rows returned
-    (the table is the family)."""
+    averaged). One row per (cell, pair): classes, wins (A higher), losses, the median difference
+    A - B with its 95% bootstrap interval, the Wilcoxon p (`p_value`) and the Holm p (`p_holm`).
+    `family`: columns of `by` whose values each make one Holm family (default: the whole table).
+    With n classes the smallest two-sided exact Wilcoxon p is 2 / 2^n (0.002 for 10), so a family
+    of m tests can reach Holm p < 0.05 only if m * 2 / 2^n < 0.05."""
     per_class = class_means(results, by, value, unit)
     wide = per_class.pivot_table(index=[*by, unit], columns="method", values=value, dropna=False)
     rows = []
