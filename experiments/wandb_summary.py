@@ -20,9 +20,10 @@ from deepad.report import wandb_logged_in
 EXPERIMENTS = {
     "ovr": (
         "ovr",
-        ["ovr", "wilcoxon", "published"],
+        ["ovr", "wilcoxon", "seed_spread", "published"],
         ["auroc_vs_p", "heatmap_ovr", "roc", "examples"],
     ),
+    "deep": ("deep", ["deep", "detectors", "convergence"], ["convergence"]),
     "ugly_digits": ("ugly_digits", ["ugly_digits"], ["ugly_digits"]),
     "clutter_mnist": ("clutter_mnist", ["clutter"], ["clutter_mnist"]),
     "pretrained_size": ("pretrained_size", ["pretrained_size"], []),

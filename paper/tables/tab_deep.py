@@ -43,8 +43,8 @@ def table(results: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows = []
     for dataset in sorted(results["dataset"].unique()):
         for network, (re, a1, a2) in NETWORKS.items():
-            if (dataset, re) not in ci.index:
-                continue
+            if (dataset, re) not in ci.index or (dataset, a2) not in ci.index:
+                continue  # e.g. no top-layer-only DBN runs in these results
             row = {"dataset": dataset, "network": network}
             for name, method in (("RE", re), ("A1", a1), ("A2", a2)):
                 if (dataset, method) in ci.index:
