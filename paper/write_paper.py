@@ -50,6 +50,9 @@ def load(results_dir: Path, name: str) -> pd.DataFrame:
     return with_methods(pd.read_csv(path))[0]
 
 
+FLAT = 0.01  # a training curve is called flat when its median last-epoch change is below 1%
+
+
 def listing(items: list[str]) -> str:
     """'a', 'a and b', 'a, b and c'."""
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
@@ -153,10 +156,19 @@ def deep_values(ovr: pd.DataFrame, deep: pd.DataFrame, curves: pd.DataFrame) -> 
         out["deep:re_beats_feature"] = str(
             int(((tests["median difference"] < 0) & (tests["p_holm"] < 0.05)).sum())
         )
+        wins = tests[(tests["median difference"] > 0) & (tests["p_holm"] < 0.05)]
+        out["deep:feature_wins"] = (
+            "none"
+            if wins.empty
+            else listing([f"{r.comparison} on {r.dataset}" for r in wins.itertuples()])
+        )
         det = table_script("detectors").table(deep)
         cols = [c for c in ("IF", "kNN", "LOF") if c in det]
         for r in det.itertuples(index=False):
-            means = {c: float(getattr(r, c).split(" ")[0]) for c in cols if getattr(r, c)}
+            cells = {c: getattr(r, c) for c in cols}
+            means = {
+                c: float(v.split(" ")[0]) for c, v in cells.items() if isinstance(v, str) and v
+            }
             for c, v in means.items():
                 out[f"det:{r.dataset}:{r.score}:{c}"] = f"{v:.3f}"
             if means:
@@ -177,7 +189,18 @@ def deep_values(ovr: pd.DataFrame, deep: pd.DataFrame, curves: pd.DataFrame) -> 
         out["conv:worst"] = f"{worst['curve']} on {worst['dataset']} ({worst['last_max']:.3g})"
         slow = conv.loc[conv["last_median"].idxmax()]
         out["conv:slowest"] = f"{slow['curve']} on {slow['dataset']} ({slow['last_median']:.3g})"
-        out["conv:networks"] = str(int(conv.groupby("curve")["networks"].sum().max()))
+        out["conv:networks"] = str(curves["model_key"].nunique())
+        flat = conv["last_median"] < FLAT  # the stated rule: under 1% change over the last epoch
+        out["conv:curves"] = str(len(conv))
+        out["conv:flat"] = str(int(flat.sum()))
+        moving = conv[~flat]
+        out["conv:moving"] = (
+            "none"
+            if moving.empty
+            else listing(
+                [f"{r.curve} on {r.dataset} ({r.last_median:.1%})" for r in moving.itertuples()]
+            )
+        )
     return out
 
 

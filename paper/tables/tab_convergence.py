@@ -74,7 +74,10 @@ def main() -> None:
     md = (
         "Convergence: relative change of each training curve over its last epoch and over the "
         "last third of its epochs, median and largest over the networks trained at p = 0.1 "
-        "(classes x seeds)\n\n" + shown.to_markdown(index=False, floatfmt=".3g") + "\n"
+        "(classes x seeds); the pseudo-log-likelihood is a stochastic estimate (one random unit "
+        "flipped per image), so its changes include sampling noise\n\n"
+        + shown.to_markdown(index=False, floatfmt=".3g")
+        + "\n"
     )
     write_text(out, md)
     write_text(out.with_suffix(".tex"), shown.to_latex(index=False, float_format="%.3g"))

@@ -34,12 +34,13 @@ def table(results: pd.DataFrame) -> pd.DataFrame:
     ci = stats.mean_ci(results, ["dataset", "score", "detector"])
     ci["cell"] = [stats.cell(*r) for r in ci[["mean", "lo", "hi"]].itertuples(index=False)]
     wide = ci.pivot(index=["dataset", "score"], columns="detector", values="cell")
-    wide = wide.rename(columns=DETECTOR_NAMES)
+    wide = wide.rename(columns=DETECTOR_NAMES).fillna("")  # e.g. the conv AE: Isolation Forest only
     distinct = results.pivot_table(
         index=["dataset", "score"], columns="detector", values="n_distinct_scores", aggfunc="median"
     ).rename(columns=lambda d: f"distinct scores {DETECTOR_NAMES.get(d, d)}")
     n = results.groupby(["dataset", "score"])["n"].median().rename("images")
-    return pd.concat([wide, distinct.round(0).astype("Int64"), n.astype(int)], axis=1).reset_index()
+    distinct = distinct.round(0).astype("Int64").astype(object).where(distinct.notna(), "")
+    return pd.concat([wide, distinct, n.astype(int)], axis=1).reset_index()
 
 
 def main() -> None:
