@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from deepad import stats
-from deepad.report import with_methods
+from deepad.report import DETECTOR_NAMES, with_methods
 from deepad.store import write_text
 
 TABLES = Path(__file__).resolve().parent / "tables"
@@ -77,7 +77,6 @@ def ovr_values(ovr: pd.DataFrame) -> dict[str, str]:
         a, b = r.comparison.split(" vs ")
         key = f"{r.dataset}:{r.p:g}:{a}:{b}"
         out[f"wins:{key}"] = f"{r.wins}/{r.classes}"
-        out[f"diff:{key}"] = f"{r.median_difference:+.3f}"
         out[f"holm:{key}"] = f"{r.p_holm:.2g}"
     for (d, c), part in tests.groupby(["dataset", "comparison"]):  # the verdict across p
         verdicts = sorted(set(part["verdict"]))
@@ -93,12 +92,7 @@ def ovr_values(ovr: pd.DataFrame) -> dict[str, str]:
     significant = tests[tests["verdict"] != "no difference shown"]
     out["tests:n"] = str(len(tests))
     out["tests:significant"] = str(len(significant))
-    feature_wins = significant[
-        [
-            v.split(" higher")[0] == c.split(" vs ")[0]
-            for v, c in zip(significant["verdict"], significant["comparison"], strict=True)
-        ]
-    ]
+    feature_wins = significant[significant["median difference"] > 0]  # the first (non-RE) higher
     out["tests:feature_wins"] = (
         "none"
         if feature_wins.empty
@@ -115,8 +109,6 @@ def ovr_values(ovr: pd.DataFrame) -> dict[str, str]:
             drop = (wide[lo] - wide[hi]).sort_values(ascending=False)
             out[f"drops:{d}"] = listing([f"{m} {v:.3f}" for m, v in drop.items()])
             out[f"fastest:{d}"] = f"{drop.index[0]} ({drop.iloc[0]:.3f})"
-            for m, v in drop.items():
-                out[f"drop:{d}:{m}"] = f"{v:.3f}"
     spread = table_script("seed_spread").table(ovr)
     worst = spread.loc[spread["largest range"].idxmax()]
     out["spread:worst"] = (
@@ -146,9 +138,6 @@ def deep_values(ovr: pd.DataFrame, deep: pd.DataFrame, curves: pd.DataFrame) -> 
         for r in ci.itertuples(index=False):
             out[f"deep:{r.dataset}:{r.method}"] = f"{r.mean:.3f}"
         _, tests = table_script("deep").table(both)
-        for r in tests.itertuples(index=False):
-            out[f"deepwins:{r.dataset}:{r.comparison}"] = f"{r.wins}/{r.classes}"
-            out[f"deepholm:{r.dataset}:{r.comparison}"] = f"{r.p_holm:.2g}"
         out["deep:tests"] = str(len(tests))
         out["deep:feature_beats_re"] = str(
             int(((tests["median difference"] > 0) & (tests["p_holm"] < 0.05)).sum())
@@ -162,33 +151,31 @@ def deep_values(ovr: pd.DataFrame, deep: pd.DataFrame, curves: pd.DataFrame) -> 
             if wins.empty
             else listing([f"{r.comparison} on {r.dataset}" for r in wins.itertuples()])
         )
-        det = table_script("detectors").table(deep)
-        cols = [c for c in ("IF", "kNN", "LOF") if c in det]
-        for r in det.itertuples(index=False):
-            cells = {c: getattr(r, c) for c in cols}
-            means = {
-                c: float(v.split(" ")[0]) for c, v in cells.items() if isinstance(v, str) and v
-            }
+        det = table_script("detectors").intervals(deep)  # the detector table's numbers
+        for (d, score), part in det.groupby(["dataset", "score"]):
+            means = dict(zip(part["detector"].map(DETECTOR_NAMES), part["mean"], strict=True))
             for c, v in means.items():
-                out[f"det:{r.dataset}:{r.score}:{c}"] = f"{v:.3f}"
-            if means:
-                best = max(means, key=means.get)
-                out[f"detrange:{r.dataset}:{r.score}"] = (
-                    f"{max(means.values()) - min(means.values()):.3f}"
-                )
-                out[f"detbest:{r.dataset}:{r.score}"] = best
-        means = deep[deep["features"].isin(["a1", "a2"])]
-        means = with_methods(means)[0].groupby(["dataset", "method"])["auroc"].mean()
-        for (d, m), v in means.items():
-            out[f"detmean:{d}:{m}"] = f"{v:.3f}"
+                out[f"det:{d}:{score}:{c}"] = f"{v:.3f}"
+            out[f"detrange:{d}:{score}"] = f"{max(means.values()) - min(means.values()):.3f}"
+            out[f"detbest:{d}:{score}"] = max(means, key=means.get)
+        trained = pd.concat([ovr, deep])  # seconds to train one network, from the runs
+        trained = trained[trained["model_cache"] == "miss"].groupby("model")["seconds_train"].mean()
+        if {"ae_conv", "ae_h2o"} <= set(trained.index):
+            out["train:conv_vs_ae"] = f"{trained['ae_conv'] / trained['ae_h2o']:.0f}"
+        full = len(ovr[["dataset", "nominal", "contamination", "seed"]].drop_duplicates())
+        missing = [  # networks the full p x seed matrix would need that were not trained
+            (m, full - deep.loc[(deep["model"] == m) & (deep["model_cache"] == "miss")].shape[0])
+            for m in ("ae_dense", "ae_conv")
+            if m in trained.index
+        ]
+        hours = sum(trained[m] * n for m, n in missing) / 3600
+        out["train:dropped_core_hours"] = f"{hours:.1f}"
     if len(curves):
         conv = table_script("convergence").table(curves)
         out["conv:last_median_max"] = f"{conv['last_median'].max():.3g}"
         out["conv:last_median_min"] = f"{conv['last_median'].min():.3g}"
         worst = conv.loc[conv["last_max"].idxmax()]
         out["conv:worst"] = f"{worst['curve']} on {worst['dataset']} ({worst['last_max']:.3g})"
-        slow = conv.loc[conv["last_median"].idxmax()]
-        out["conv:slowest"] = f"{slow['curve']} on {slow['dataset']} ({slow['last_median']:.3g})"
         out["conv:networks"] = str(curves["model_key"].nunique())
         flat = conv["last_median"] < FLAT  # the stated rule: under 1% change over the last epoch
         out["conv:curves"] = str(len(conv))
@@ -220,6 +207,7 @@ def values(results_dir: Path) -> dict[str, str]:
             ours = out.get(f"auroc:{dataset}:0.1:raw pixels")
             if method.startswith("Isolation Forest") and ours is not None:
                 out[f"gap:{dataset}:raw pixels"] = f"{float(ours) - value:+.3f}"
+    out["stats:resamples"] = f"{stats.RESAMPLES:,}"
     out["runs:ovr"] = str(len(ovr))
     out["models:ovr"] = str(int((ovr["model_cache"] == "miss").sum()))
     out["classes:ovr"] = str(ovr["nominal"].nunique())
@@ -252,6 +240,7 @@ def values(results_dir: Path) -> dict[str, str]:
             if re is not None and m != "AE RE":
                 out[f"clutter:cmp:{m}"] = "below" if v < re else "above" if v > re else "equal to"
         out["clutter:classes"] = str(clutter["nominal"].nunique())
+        out["clutter:min_p"] = f"{2 / 2 ** clutter['nominal'].nunique():.3g}"  # exact Wilcoxon
         out["clutter:seeds"] = str(clutter["seed"].nunique())
         out["clutter:q"] = f"{clutter['clutter_share'].iloc[0]:g}"
         out["clutter:p"] = f"{clutter['contamination'].iloc[0]:g}"

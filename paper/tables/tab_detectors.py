@@ -19,7 +19,8 @@ from deepad.store import write_text
 P = 0.1
 
 
-def table(results: pd.DataFrame) -> pd.DataFrame:
+def scored(results: pd.DataFrame) -> pd.DataFrame:
+    """A1 / A2 runs at P with `score`: the method's name without its detector."""
     results = results[(results["contamination"] == P) & results["features"].isin(["a1", "a2"])]
     results, _ = with_methods(results)
     results["score"] = [
@@ -31,7 +32,17 @@ def table(results: pd.DataFrame) -> pd.DataFrame:
             strict=True,
         )
     ]
-    ci = stats.mean_ci(results, ["dataset", "score", "detector"])
+    return results
+
+
+def intervals(results: pd.DataFrame) -> pd.DataFrame:
+    """Per (dataset, score, detector): mean over classes and its 95% bootstrap interval."""
+    return stats.mean_ci(scored(results), ["dataset", "score", "detector"])
+
+
+def table(results: pd.DataFrame) -> pd.DataFrame:
+    ci = intervals(results)
+    results = scored(results)
     ci["cell"] = [stats.cell(*r) for r in ci[["mean", "lo", "hi"]].itertuples(index=False)]
     wide = ci.pivot(index=["dataset", "score"], columns="detector", values="cell")
     wide = wide.rename(columns=DETECTOR_NAMES).fillna("")  # e.g. the conv AE: Isolation Forest only
