@@ -151,7 +151,8 @@ def deep_values(ovr: pd.DataFrame, deep: pd.DataFrame, curves: pd.DataFrame) -> 
             if wins.empty
             else listing([f"{r.comparison} on {r.dataset}" for r in wins.itertuples()])
         )
-        det = table_script("detectors").intervals(deep)  # the detector table's numbers
+        tab = table_script("detectors")
+        det = tab.intervals(tab.runs(ovr, deep))  # the detector table's numbers
         for (d, score), part in det.groupby(["dataset", "score"]):
             means = dict(zip(part["detector"].map(DETECTOR_NAMES), part["mean"], strict=True))
             for c, v in means.items():

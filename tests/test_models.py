@@ -80,6 +80,20 @@ def test_batches_cover_every_image_once():
     assert sorted(seen.tolist()) == list(range(10))
 
 
+def test_batches_are_torchs_sampler_batches_epoch_after_epoch():
+    """One gather per batch, yet the batches of RandomSampler + BatchSampler with the same seeded
+    generator, in every epoch: networks train exactly as with torch's samplers."""
+    from torch.utils.data import BatchSampler, RandomSampler
+
+    x = torch.arange(23).float().view(23, 1, 1, 1)
+    order = RandomSampler(range(23), generator=torch.Generator().manual_seed(3))
+    sampler = BatchSampler(order, 5, drop_last=False)
+    loader = training.batches(x, 5, shuffle=True, seed=3)
+    for _ in range(3):
+        ours = [b[0].flatten().long().tolist() for b in loader]
+        assert ours == [list(batch) for batch in sampler]
+
+
 def test_off_a_terminal_training_prints_one_line_per_epoch(capsys):
     """A sweep's log gets `[train] epoch k/n ...` lines, not progress-bar frames."""
     torch.manual_seed(0)

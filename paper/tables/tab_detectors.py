@@ -4,7 +4,9 @@ AUROC with its 95% bootstrap interval over classes; and how many distinct scores
 `roc_auc_score` counts a tied anomaly-nominal pair as half a correct ordering, so a score with few
 distinct values is pulled towards 0.5 within each tie).
 
-`python paper/tables/tab_detectors.py DEEP.csv OUT.md`; reads only the results file.
+`python paper/tables/tab_detectors.py OVR.csv DEEP.csv OUT.md`; reads only the results files. The
+detectors sweep runs kNN and LOF; Isolation Forest on the same features is the one-vs-rest runs'
+(ovr.csv: the H2O AE and the DBN; deep.csv: the deeper networks), not run twice.
 """
 
 import sys
@@ -17,6 +19,16 @@ from deepad.report import DETECTOR_NAMES, method_name, with_methods
 from deepad.store import write_text
 
 P = 0.1
+
+
+RUN = ["dataset", "model", "features", "detector", "a2_layers", "nominal", "contamination", "seed"]
+
+
+def runs(ovr: pd.DataFrame, deep: pd.DataFrame) -> pd.DataFrame:
+    """The detector comparison's runs: deep.csv's, and ovr.csv's Isolation Forest runs of the same
+    features; a run in both (results collected before the duplicate was dropped) counts once."""
+    both = pd.concat([deep, ovr], ignore_index=True)
+    return both.drop_duplicates([c for c in RUN if c in both.columns], keep="first")
 
 
 def scored(results: pd.DataFrame) -> pd.DataFrame:
@@ -55,8 +67,8 @@ def table(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def main() -> None:
-    src, out = Path(sys.argv[1]), Path(sys.argv[2])
-    tab = table(pd.read_csv(src))
+    ovr, deep, out = pd.read_csv(sys.argv[1]), pd.read_csv(sys.argv[2]), Path(sys.argv[3])
+    tab = table(runs(ovr, deep))
     md = (
         f"Detector sensitivity, contaminated one-vs-rest, p = {P}: mean AUROC over the 10 classes "
         f"(seeds averaged first) [{stats.UNCERTAINTY}], by the detector that scores the features; "

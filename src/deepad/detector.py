@@ -21,11 +21,13 @@ training curves; `cache=True` keeps them in this process only and `cache=False` 
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import json
 import os
 import sys
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -39,7 +41,9 @@ from deepad.data import sources
 from deepad.models import training
 from deepad.store import library_versions, write_atomic, write_json
 
-_FITTED: dict[str, tuple[pl.LightningModule, list[dict]]] = {}  # this process's networks, by key
+# This process's networks, by key, the most recently used last; a sweep worker keeps a few.
+_FITTED: OrderedDict[str, tuple[pl.LightningModule, list[dict]]] = OrderedDict()
+FITTED_MAX = 8
 
 
 def compose(
@@ -86,6 +90,17 @@ def as_images(images, size: int = 28, grey: bool = True) -> tuple[torch.Tensor, 
     if float(x.min()) < 0 or top > 255:
         raise ValueError(f"image values from {float(x.min())} to {top}: need 0..1 or 0..255")
     return (x / 255.0 if top > 1.0 else x), None
+
+
+@functools.lru_cache(maxsize=1)
+def models_code_hash() -> str:
+    """Hash of the training code (the `deepad.models` package): a network trained by other code
+    is not reused."""
+    h = hashlib.sha256()
+    root = Path(models.__file__).resolve().parent
+    for path in sorted(root.glob("*.py")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def data_key(x: torch.Tensor) -> str:
@@ -141,12 +156,13 @@ class Detector:
 
     def model_key(self, x: torch.Tensor) -> str:
         """Hash of everything a trained network depends on: the images, the model and trainer
-        configs, the seed and the library versions."""
+        configs, the seed, the library versions and the training code (`deepad/models/`)."""
         parts = {k: OmegaConf.to_container(self.cfg[k], resolve=True) for k in ("model", "trainer")}
         parts["trainer"].pop("progress_bar", None)  # display only
         for k in SCORING_ONLY:  # read when features are extracted, not when training
             parts["model"].pop(k, None)
         parts.update(seed=int(self.cfg.seed), libraries=library_versions(), data=data_key(x))
+        parts["code"] = models_code_hash()
         blob = json.dumps(parts, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -159,7 +175,9 @@ class Detector:
         cfg = self.cfg
         key = self.model_key_ = self.model_key(x)
         if self.cache is not False and key in _FITTED:
-            return *_FITTED[key], "hit"
+            _FITTED.move_to_end(key)
+            module, curves = _FITTED[key]
+            return self._scoring(module), curves, "hit"
         pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
         module = models.build(cfg.model, tuple(x.shape[1:]))
         curves: list[dict] = []
@@ -185,10 +203,16 @@ class Detector:
         module.eval()
         if self.cache is not False:
             _FITTED[key] = (module, curves)
-        for k in SCORING_ONLY:  # this config's, also on a network shared with another config
-            if k in cfg.model and hasattr(module.net, k):
-                setattr(module.net, k, cfg.model[k])
-        return module, curves, status
+            while len(_FITTED) > FITTED_MAX:
+                _FITTED.popitem(last=False)
+        return self._scoring(module), curves, status
+
+    def _scoring(self, module: pl.LightningModule) -> pl.LightningModule:
+        """This config's scoring-only settings, also on a network shared with another config."""
+        for k in SCORING_ONLY:
+            if k in self.cfg.model and hasattr(module.net, k):
+                setattr(module.net, k, self.cfg.model[k])
+        return module
 
     # --- the estimator ---------------------------------------------------------------------------
 

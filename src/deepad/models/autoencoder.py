@@ -121,8 +121,10 @@ class ConvAE(nn.Module):
             _act(code_activation),
             _act(out_activation),
         )
+        self.to(memory_format=torch.channels_last)  # oneDNN's fast path on the CPU (~1.3x)
 
     def _layers(self, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+        x = x.contiguous(memory_format=torch.channels_last)
         h1 = self.act(self.conv1(x))  # (B, c1, H/2, W/2)
         h2 = self.act(self.conv2(h1))  # (B, c2, H/4, W/4)
         z = self.code_act(self.enc_fc(h2.flatten(1)))  # (B, code)
@@ -201,8 +203,13 @@ class AutoencoderModule(pl.LightningModule):
         self._log_epoch("val")
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.Adam(
-            self.net.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay
+        return (
+            torch.optim.Adam(  # foreach: one kernel per step for all tensors (CPU default: a loop)
+                self.net.parameters(),
+                lr=self.hparams.lr,
+                weight_decay=self.hparams.weight_decay,
+                foreach=True,
+            )
         )
 
 

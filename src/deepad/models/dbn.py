@@ -29,11 +29,11 @@ class RBM(nn.Module):
 
     def p_h(self, v: torch.Tensor) -> torch.Tensor:
         """P(h = 1 | v): (B, V) -> (B, H)."""
-        return torch.sigmoid(v @ self.W + self.c)
+        return torch.addmm(self.c, v, self.W).sigmoid_()
 
     def p_v(self, h: torch.Tensor) -> torch.Tensor:
         """P(v = 1 | h): (B, H) -> (B, V)."""
-        return torch.sigmoid(h @ self.W.T + self.b)
+        return torch.addmm(self.b, h, self.W.T).sigmoid_()
 
     @staticmethod
     def sample(p: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -71,7 +71,7 @@ class RBM(nn.Module):
             phk = self.p_h(vk)  # (B, H)
             h = self.sample(phk, generator)
         n = len(v0)
-        dW = (v0.T @ ph0 - vk.T @ phk) / n  # (V, H)
+        dW = torch.addmm(v0.T @ ph0, vk.T, phk, alpha=-1.0).div_(n)  # (V, H)
         return (dW, (v0 - vk).mean(0), (ph0 - phk).mean(0)), h, vk
 
     def pseudo_likelihood(
@@ -97,8 +97,9 @@ def momentum_update(
     """In place, for (W, b, c): v <- momentum v + lr (grad - weight_decay W) (decay on W only);
     param <- param + v. Gradient ascent on the log-likelihood (guide §9-10)."""
     for i, (param, grad) in enumerate(zip(params, grads, strict=True)):
-        decay = weight_decay * param if i == 0 else 0.0
-        velocity[i].mul_(momentum).add_(lr * (grad - decay))
+        velocity[i].mul_(momentum).add_(grad, alpha=lr)
+        if i == 0 and weight_decay:
+            velocity[i].add_(param, alpha=-lr * weight_decay)
         param.add_(velocity[i])
 
 

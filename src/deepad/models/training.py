@@ -14,14 +14,7 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import TQDMProgressBar
-from torch.utils.data import (
-    BatchSampler,
-    DataLoader,
-    IterableDataset,
-    RandomSampler,
-    SequentialSampler,
-    TensorDataset,
-)
+from torch.utils.data import DataLoader, IterableDataset
 
 # Lightning's start-up banners and the "validation_step but no val_dataloader" note are noise here.
 logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
@@ -29,6 +22,7 @@ logging.getLogger("lightning_fabric").setLevel(logging.WARNING)
 warnings.filterwarnings("ignore", message=".*`validation_step` but have no `val_dataloader`.*")
 warnings.filterwarnings("ignore", message=".*`configure_optimizers` returned `None`.*")
 warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\).*")
+warnings.filterwarnings("ignore", message=".*`IterableDataset` has `__len__` defined.*")
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
@@ -36,15 +30,34 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(images).float().div_(255.0)
 
 
+class Batches(IterableDataset):
+    """An epoch of (x[idx],) batches of an in-memory tensor: idx is a slice of one permutation per
+    epoch or of 0..n-1, taken as an index tensor, so a batch is one gather, not a Python list of
+    indices. The generator advances as torch's RandomSampler + BatchSampler advance it (two
+    `randperm(n)` an epoch), so the batches are theirs."""
+
+    def __init__(self, x: torch.Tensor, batch_size: int, shuffle: bool, seed: int) -> None:
+        self.x, self.batch_size, self.shuffle = x, batch_size, shuffle
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return -(-len(self.x) // self.batch_size)
+
+    def __iter__(self):
+        n = len(self.x)
+        if not self.shuffle:
+            for start in range(0, n, self.batch_size):
+                yield (self.x[start : start + self.batch_size],)  # (B, C, H, W)
+            return
+        order = torch.randperm(n, generator=self.generator)
+        torch.randperm(n, generator=self.generator)  # RandomSampler draws a second (empty) slice
+        for idx in order.split(self.batch_size):
+            yield (self.x.index_select(0, idx),)  # (B, C, H, W)
+
+
 def batches(x: torch.Tensor, batch_size: int, shuffle: bool, seed: int) -> DataLoader:
-    """A DataLoader that indexes whole batches at once (`dataset[list]`), seeded when shuffling."""
-    ds = TensorDataset(x)
-    order = (
-        RandomSampler(ds, generator=torch.Generator().manual_seed(seed))
-        if shuffle
-        else SequentialSampler(ds)
-    )
-    return DataLoader(ds, sampler=BatchSampler(order, batch_size, drop_last=False), batch_size=None)
+    """A DataLoader of `Batches`: whole batches gathered at once, seeded when shuffling."""
+    return DataLoader(Batches(x, batch_size, shuffle, seed), batch_size=None)
 
 
 class Grouped(IterableDataset):
