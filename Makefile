@@ -72,13 +72,19 @@ FIGURES := $(PAPER)/figures
 SWEEPS := outputs/sweeps/$(PROFILE)
 README_ARG := $(if $(filter full,$(PROFILE)),README.md)
 CONV := $(if $(filter quick,$(PROFILE)),,ovr_conv)  # the conv AE (~1 min a network) is not in the quick profile
-EXPERIMENTS := ugly_digits ovr ovr_dbn ovr_deep $(CONV) detectors clutter_mnist clutter_mnist_pretrained pretrained_size
-PARALLEL_EXPERIMENTS := ugly_digits ovr ovr_dbn ovr_deep ovr_conv detectors clutter_mnist
-TABS := $(foreach t,ovr wilcoxon seed_spread published deep detectors convergence ugly_digits clutter pretrained_size,$(TABLES)/$(t).md)
+# The proposal's natural-image experiment needs a copy of ImageNet's train folder (synset folders):
+# make reproduce IMAGENET=/path/to/imagenet/train. Without it, it is skipped and paper.md says so.
+IMAGENET ?=
+export IMAGENET
+IMAGENET_EXPERIMENTS := $(if $(IMAGENET),imagenet imagenet_pretrained)
+EXPERIMENTS := ugly_digits ovr ovr_dbn ovr_deep $(CONV) detectors clutter_mnist clutter_mnist_pretrained pretrained_size $(IMAGENET_EXPERIMENTS)
+PARALLEL_EXPERIMENTS := ugly_digits ovr ovr_dbn ovr_deep ovr_conv detectors clutter_mnist imagenet
+IMAGENET_TAB := $(if $(or $(IMAGENET),$(wildcard $(RESULTS)/imagenet.csv)),imagenet)
+TABS := $(foreach t,ovr wilcoxon seed_spread published deep detectors convergence ugly_digits clutter pretrained_size $(IMAGENET_TAB),$(TABLES)/$(t).md)
 FIGS := $(foreach f,ugly_digits auroc_vs_p heatmap_ovr roc convergence clutter_mnist examples,$(FIGURES)/$(f).png)
 START := $(shell date +%s)
 COLLECT := $(PY) experiments/collect.py
-RESULT_CSVS := $(foreach r,ovr deep ugly_digits clutter_mnist pretrained_size,$(RESULTS)/$(r).csv)
+RESULT_CSVS := $(foreach r,ovr deep ugly_digits clutter_mnist pretrained_size $(if $(IMAGENET),imagenet),$(RESULTS)/$(r).csv)
 
 reproduce: data ## the paper: sweeps, results, then make paper and the W&B summary runs [PROFILE=quick]
 	$(MAKE) --no-print-directory results PROFILE=$(PROFILE)
@@ -107,6 +113,8 @@ $(PAPER)/.wandb-summary: $(PAPER)/paper.md experiments/wandb_summary.py
 LOGGER ?= none
 $(SWEEPS)/%.done: $(SRC) experiments/sweep.py | data
 	@mkdir -p $(@D)
+	@$(if $(filter imagenet%,$*),test -d "$(IMAGENET)" || { echo "make: IMAGENET=$(IMAGENET) is not a folder;" \
+	  "point it at ImageNet's train folder (one folder per synset, e.g. n09193705/)" >&2; exit 2; })
 	t=$$(date +%s) && $(PY) experiments/sweep.py profile=$(PROFILE) +experiment=$* logger=$(LOGGER) \
 	  --jobs $(if $(filter $*,$(PARALLEL_EXPERIMENTS)),$(JOBS),1) && \
 	  echo "sweep $*: $$(( $$(date +%s) - t )) s, $$(find $(SWEEPS)/$* -name metrics.json | wc -l) runs" > $@.part && mv $@.part $@
@@ -128,6 +136,9 @@ $(RESULTS)/clutter_mnist.csv: $(SWEEPS)/clutter_mnist.done $(SWEEPS)/clutter_mni
 
 $(RESULTS)/pretrained_size.csv: $(SWEEPS)/pretrained_size.done experiments/collect.py
 	$(COLLECT) $(SWEEPS)/pretrained_size $@
+
+$(RESULTS)/imagenet.csv: $(SWEEPS)/imagenet.done $(SWEEPS)/imagenet_pretrained.done experiments/collect.py
+	$(COLLECT) $(SWEEPS)/imagenet $(SWEEPS)/imagenet_pretrained $@
 $(RESULTS)/deep_curves.csv.gz: $(RESULTS)/deep.csv
 	@test -f $@ || { echo "$@ is missing: rm $< and run make results PROFILE=$(PROFILE)" >&2; exit 1; }
 else
@@ -147,6 +158,7 @@ $(TABLES)/convergence.md: $(RESULTS)/deep_curves.csv.gz paper/tables/tab_converg
 $(TABLES)/ugly_digits.md: $(RESULTS)/ugly_digits.csv
 $(TABLES)/clutter.md: $(RESULTS)/clutter_mnist.csv
 $(TABLES)/pretrained_size.md: $(RESULTS)/pretrained_size.csv
+$(TABLES)/imagenet.md: $(RESULTS)/imagenet.csv
 
 $(FIGURES)/%.png: paper/figures/fig_%.py
 	$(PY) $< $(filter %.csv %.csv.gz,$^) $@

@@ -2,6 +2,7 @@
 
 `python paper/write_paper.py TEMPLATE.md RESULTS_DIR TABLES_DIR OUT.md` replaces
 - `{{table:NAME}}` with TABLES_DIR/NAME.md,
+- `{{optional_table:NAME}}` with TABLES_DIR/NAME.md if its experiment ran, else NOT_RUN[NAME],
 - `{{figure:NAME}}` with the image figures/NAME.png (relative to OUT.md),
 - `{{KIND:ARG:...}}` with a number computed here from RESULTS_DIR/*.csv (see VALUES); a number the
   profile did not produce (e.g. p = 0.01 in the quick profile) reads "n/a" and is listed on stderr.
@@ -251,6 +252,13 @@ def values(results_dir: Path) -> dict[str, str]:
     return out
 
 
+NOT_RUN = {  # optional tables: what the paper says when their experiment was not run
+    "imagenet": "Not run for this paper: it needs a copy of ImageNet's train folder, which this "
+    "machine does not have. `make reproduce IMAGENET=/path/to/imagenet/train` runs it "
+    "(`conf/experiment/imagenet.yaml`, `imagenet_pretrained.yaml`) and puts its table here.",
+}
+
+
 def fill(template: str, tables_dir: Path, numbers: dict[str, str]) -> tuple[str, list[str]]:
     missing: list[str] = []
 
@@ -259,6 +267,9 @@ def fill(template: str, tables_dir: Path, numbers: dict[str, str]) -> tuple[str,
         kind, _, name = key.partition(":")
         if kind == "table":
             return (tables_dir / f"{name}.md").read_text().strip()
+        if kind == "optional_table":
+            path = tables_dir / f"{name}.md"
+            return path.read_text().strip() if path.is_file() else NOT_RUN[name]
         if kind == "figure":
             return f"![{name}](figures/{name}.png)"
         if key not in numbers:

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from omegaconf import OmegaConf
+from sklearn.metrics import roc_auc_score
 
 from deepad import detect
 from deepad.data.sets import EvalRecord
@@ -74,3 +75,30 @@ def test_clutter_sensitivity_is_known_on_made_up_scores():
     assert m["clutter_sensitivity"] == 0.5 and m["auroc"] == 1.0 and m["auroc_vs_clutter"] == 1.0
     few = _clutter_record(n_clutter=4, n_anomaly=10)
     assert detect.evaluate(np.zeros(len(few.groups)), few)["clutter_false_alarm_max"] == 0.4
+
+
+def test_knn_with_k_relative_to_n_sees_a_tight_anomaly_cluster():
+    """500 nominal points spread in 10-d, 50 anomalies packed in one tight cluster: with k = 1
+    each anomaly's nearest neighbour is a cluster mate (scored normal), with k = 20% of n the
+    neighbours reach past the cluster and the anomalies rank first."""
+    rng = np.random.default_rng(0)
+    nominal = rng.normal(0, 1, (500, 10))
+    cluster = 4.0 + rng.normal(0, 0.01, (50, 10))
+    X = np.vstack([nominal, cluster]).astype(np.float32)
+    y = np.r_[np.zeros(500), np.ones(50)]
+    small = roc_auc_score(y, detect.knn(X, 1)[0])
+    large = roc_auc_score(y, detect.knn(X, 0.2)[0])
+    assert small < 0.2 and large > 0.99
+    assert detect.neighbours(0.2, 550) == 110 and detect.neighbours(10, 5) == 4
+    with pytest.raises(ValueError, match="detector.k=1.5"):
+        detect.neighbours(1.5, 100)
+
+
+def test_knn_normalize_scores_directions_not_lengths():
+    """On L2-normalised rows a point's length does not count: scaled copies score alike."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(0, 1, (200, 8)).astype(np.float32)
+    scaled = X * rng.uniform(1, 10, (200, 1)).astype(np.float32)
+    a, scorer = detect.knn(X, 0.05, normalize=True)
+    b, _ = detect.knn(scaled, 0.05, normalize=True)
+    assert np.allclose(a, b, atol=1e-5) and np.allclose(scorer(X[:5] * 3), scorer(X[:5]), atol=1e-5)

@@ -140,3 +140,31 @@ def test_many_batches_per_lightning_step_train_the_same_network(kind, n):
         training.drive(module, loader, None, epochs, cfg)
         nets.append(module.net.state_dict())
     assert all(torch.equal(nets[0][k], nets[1][k]) for k in nets[0])
+
+
+def test_trimmed_loss_ignores_a_planted_outlier():
+    """trim = 0.1 on a batch of 10 with one planted outlier: the loss and every gradient are
+    those of the other 9 images, whatever the outlier is; trim = 0 is the plain mean."""
+    from deepad.models.autoencoder import AutoencoderModule, DenseAE
+
+    torch.manual_seed(0)
+    net = DenseAE((1, 4, 4), [3])
+    clean = 0.45 + torch.rand(9, 1, 4, 4) * 0.1  # near the untrained net's output (~0.5)
+
+    def grads(outlier: float, trim: float) -> list[torch.Tensor]:
+        module = AutoencoderModule(net, trim=trim)
+        x = torch.cat([clean, torch.full((1, 1, 4, 4), outlier)])
+        net.zero_grad()
+        module._step((x,), "train").backward()
+        return [p.grad.clone() for p in net.parameters()]
+
+    for a, b in zip(grads(1.0, 0.1), grads(0.0, 0.1), strict=True):
+        assert torch.equal(a, b)  # the outlier (the worst-reconstructed image) is left out
+    for a, b in zip(grads(1.0, 0.1), grads(1.0, 0.0), strict=True):
+        assert not torch.allclose(a, b)
+    module = AutoencoderModule(net, trim=0.1)
+    x = torch.cat([clean, torch.ones(1, 1, 4, 4)])
+    expected = (net(clean) - clean).pow(2).flatten(1).mean(1).mean()
+    assert torch.allclose(module._step((x,), "train"), expected)
+    with pytest.raises(ValueError, match="model.trim=1.0"):
+        AutoencoderModule(net, trim=1.0)

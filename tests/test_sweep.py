@@ -16,10 +16,11 @@ EXPERIMENTS = sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
-def test_every_job_is_the_config_hydra_composes(experiment):
+def test_every_job_is_the_config_hydra_composes(experiment, monkeypatch):
     """Each experiment's jobs (quick profile): their number is the product of the sweep's axes,
     folder names are Hydra's override_dirname, and the first, middle and last config equal a
     full compose of the job's overrides."""
+    monkeypatch.setenv("IMAGENET", "/data/imagenet/train")  # imagenet*.yaml read it
     args = ["profile=quick", f"+experiment={experiment}"]
     jobs = sweep.expand(args)
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):

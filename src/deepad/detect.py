@@ -31,11 +31,38 @@ def iforest(
     return -forest.score_samples(X), lambda new: -forest.score_samples(new)
 
 
-def knn(X: np.ndarray, k: int = 10) -> tuple[np.ndarray, Scorer]:
+def neighbours(k: float, n: int) -> int:
+    """k as a count (an integer >= 1) or as a share of the set's n points (0 < k < 1: round(k n),
+    at least 1), at most n - 1."""
+    if isinstance(k, bool) or not (k >= 1 and float(k).is_integer() or 0 < k < 1):
+        raise ValueError(
+            f"detector.k={k!r}: give a count of neighbours (an integer >= 1) or a share of the "
+            "set (a number between 0 and 1, e.g. 0.05)"
+        )
+    count = int(k) if k >= 1 else max(1, round(k * n))
+    return min(count, n - 1)
+
+
+def _unit(X: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit L2 norm (N, d) -> (N, d); a zero row stays zero."""
+    return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+
+
+def knn(X: np.ndarray, k: float = 10, normalize: bool = False) -> tuple[np.ndarray, Scorer]:
     """Mean distance to the k nearest other points (N, d) -> (N,) (a point is not its own
-    neighbour); new rows: mean distance to their k nearest points of X."""
+    neighbour); new rows: mean distance to their k nearest points of X (Ramaswamy, Rastogi &
+    Shim, SIGMOD 2000, with the mean of the k distances as in Angiulli & Pizzuti 2002).
+
+    k may be a share of N (`neighbours`): the anomalies of a contaminated set are often a cluster
+    of p x N images of one other class, which any k below the cluster's size scores as normal.
+    `normalize`: on L2-normalised rows (cosine geometry), as for deep features."""
+    X = _unit(X) if normalize else X
+    k = neighbours(k, len(X))
     near = NearestNeighbors(n_neighbors=k + 1).fit(X)
-    return near.kneighbors(X)[0][:, 1:].mean(1), lambda new: near.kneighbors(new, k)[0].mean(1)
+    prep = _unit if normalize else (lambda new: new)
+    return near.kneighbors(X)[0][:, 1:].mean(1), lambda new: near.kneighbors(prep(new), k)[0].mean(
+        1
+    )
 
 
 def lof(X: np.ndarray, k: int = 20) -> tuple[np.ndarray, Scorer]:
@@ -58,14 +85,16 @@ def fit(features: np.ndarray, cfg) -> tuple[np.ndarray, Scorer]:
     X = features.astype(np.float32)  # (N, d)
     if cfg.name == "iforest":
         scores, scorer = iforest(X, cfg.n_estimators, cfg.max_samples, cfg.random_state)
-    elif cfg.name == "knn":
-        scores, scorer = knn(X, cfg.k)
+    elif cfg.name in ("knn", "knn_rel"):
+        scores, scorer = knn(X, cfg.k, bool(cfg.get("normalize", False)))
     elif cfg.name == "lof":
         scores, scorer = lof(X, cfg.k)
     elif cfg.name == "ocsvm":
         scores, scorer = ocsvm(X, cfg.nu, cfg.gamma)
     else:
-        raise ValueError(f"unknown detector {cfg.name!r}; choose iforest, knn, lof or ocsvm")
+        raise ValueError(
+            f"unknown detector {cfg.name!r}; choose iforest, knn, knn_rel, lof or ocsvm"
+        )
     return scores, lambda new: scorer(new.astype(np.float32))
 
 

@@ -35,7 +35,13 @@ METHOD_NAMES = {
 }
 
 
-DETECTOR_NAMES = {"iforest": "IF", "knn": "kNN", "lof": "LOF", "ocsvm": "OCSVM"}
+DETECTOR_NAMES = {
+    "iforest": "IF",
+    "knn": "kNN",
+    "knn_rel": "kNN (k relative to n, cosine)",
+    "lof": "LOF",
+    "ocsvm": "OCSVM",
+}
 
 
 def method_name(model: str, features: str, detector=None, a2_layers=None) -> str:

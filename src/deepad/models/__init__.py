@@ -11,7 +11,9 @@ def build(cfg, in_shape: tuple[int, int, int]) -> pl.LightningModule:
     """The `model` config group -> a LightningModule whose `.net` offers the feature interface."""
     if cfg.kind == "autoencoder":
         net = autoencoder.build_net(cfg, in_shape)
-        return autoencoder.AutoencoderModule(net, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return autoencoder.AutoencoderModule(
+            net, lr=cfg.lr, weight_decay=cfg.weight_decay, trim=float(cfg.get("trim", 0.0))
+        )
     if cfg.kind == "dbn":
         return dbn.build(cfg, in_shape)
     if cfg.kind == "pretrained":
