@@ -37,13 +37,14 @@ def config(*overrides: str):
 def bare_loop(
     net: torch.nn.Module, x: torch.Tensor, epochs: int, batch_size: int, lr: float, seed: int
 ) -> None:
-    """The same training as AutoencoderModule, without Lightning: Adam on MSE, shuffled batches."""
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    """The same training as AutoencoderModule, without Lightning: Adam (foreach, as the module's)
+    on MSE, shuffled batches gathered by index tensor (as `training.Batches`)."""
+    opt = torch.optim.Adam(net.parameters(), lr=lr, foreach=True)
     g = torch.Generator().manual_seed(seed)
     net.train()
     for _ in range(epochs):
         for idx in torch.randperm(len(x), generator=g).split(batch_size):
-            xb = x[idx]  # (B, 1, 28, 28)
+            xb = x.index_select(0, idx)  # (B, 1, 28, 28)
             loss = torch.nn.functional.mse_loss(net(xb), xb)
             opt.zero_grad(set_to_none=True)
             loss.backward()

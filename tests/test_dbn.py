@@ -183,3 +183,24 @@ def test_bad_a2_layers_and_autoencoder_free_energy_errors(make_cfg):
                 "features=free_energy",
             )
         )
+
+
+def test_upper_layers_train_on_inputs_mapped_once_per_layer():
+    """The DBN maps every image through the frozen layers once when a layer starts and takes each
+    batch's rows from there (batches carry their indices): the same network, to float tolerance,
+    as mapping each batch again, and no data kept on the module afterwards."""
+    x = torch.rand(150, 1, 6, 6)
+    trainer = OmegaConf.create({"max_epochs": 4, "batch_size": 32, "val_fraction": 0.0,
+                                "accelerator": "cpu", "progress_bar": False})  # fmt: skip
+
+    def fit(cached: bool) -> dbn.DBNModule:
+        torch.manual_seed(0)
+        module = dbn.DBNModule(dbn.DBN((1, 6, 6), [12, 5]), epochs_per_layer=2, batch_size=32)
+        module.uses_index = cached
+        training.fit(module, x, trainer, 0)
+        return module
+
+    a, b = fit(True), fit(False)
+    assert a.train_images is None and a._layer_inputs is None
+    for pa, pb in zip(a.net.parameters(), b.net.parameters(), strict=True):
+        torch.testing.assert_close(pa, pb, rtol=1e-4, atol=1e-5)

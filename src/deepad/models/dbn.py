@@ -193,6 +193,9 @@ class DBNModule(pl.LightningModule):
         self.max_epochs = epochs_per_layer * len(net.rbms)  # read by deepad.models.training.fit
         self.batch_size = batch_size
         self.steps_per_call = 0  # the whole epoch's batches per Lightning step (training.fit)
+        self.uses_index = True  # training.fit: batches carry their rows' indices (x_b, idx)
+        self.train_images: torch.Tensor | None = None  # set by training.fit: (N, C, H, W)
+        self._layer_inputs: torch.Tensor | None = None  # layer k's inputs for every image
         self.history: list[dict] = []
         self._velocity: list[torch.Tensor] | None = None
         self._chain: torch.Tensor | None = None
@@ -210,11 +213,21 @@ class DBNModule(pl.LightningModule):
     def on_train_epoch_start(self) -> None:
         if self.current_epoch % self.hparams.epochs_per_layer == 0:  # a new layer starts
             rbm = self.net.rbms[self.layer]
+            self._layer_inputs = None  # the frozen layers below map every image once per layer
+            if self.layer and self.train_images is not None:
+                with torch.no_grad():
+                    x = self.train_images
+                    self._layer_inputs = torch.cat(
+                        [self._inputs(x[i : i + 4096]) for i in range(0, len(x), 4096)]
+                    )  # (N, V_layer)
             self._velocity = [torch.zeros_like(p) for p in (rbm.W, rbm.b, rbm.c)]
             self._chain = None
             print(
                 f"[dbn] layer {self.layer + 1}/{len(self.net.rbms)}: {rbm.W.shape[0]} -> {rbm.W.shape[1]}"
             )
+
+    def on_train_end(self) -> None:
+        self._layer_inputs = self.train_images = None  # a cached module keeps no data
 
     def _add(self, name: str, value: torch.Tensor, n: int) -> None:
         self._sums[name] = self._sums.get(name, 0.0) + value.detach() * n
@@ -223,11 +236,13 @@ class DBNModule(pl.LightningModule):
     def training_step(self, batches: list[tuple[torch.Tensor, ...]], batch_idx: int) -> None:
         """`steps_per_call` batches (0 = the epoch's) per Lightning step, one CD update each."""
         for i, batch in enumerate(batches):
-            self._cd_step(batch[0], first=batch_idx == 0 and i == 0)
+            idx = batch[1] if len(batch) > 1 else None  # (B,) rows of train_images
+            self._cd_step(batch[0], first=batch_idx == 0 and i == 0, idx=idx)
 
-    def _cd_step(self, x: torch.Tensor, first: bool) -> None:
+    def _cd_step(self, x: torch.Tensor, first: bool, idx: torch.Tensor | None = None) -> None:
         hp, rbm = self.hparams, self.net.rbms[self.layer]
-        v0 = self._inputs(x)  # (B, V_layer)
+        cached = self._layer_inputs is not None and idx is not None
+        v0 = self._layer_inputs[idx] if cached else self._inputs(x)  # (B, V_layer)
         chain = (
             self._chain
             if hp.persistent and self._chain is not None and len(self._chain) == len(v0)

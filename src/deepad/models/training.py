@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader, IterableDataset
 logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
 logging.getLogger("lightning_fabric").setLevel(logging.WARNING)
 warnings.filterwarnings("ignore", message=".*`validation_step` but have no `val_dataloader`.*")
-warnings.filterwarnings("ignore", message=".*`configure_optimizers` returned `None`.*")
+warnings.filterwarnings("ignore", message=".*configure_optimizers` returned `None`.*")
 warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\).*")
 warnings.filterwarnings("ignore", message=".*`IterableDataset` has `__len__` defined.*")
 
@@ -36,28 +36,35 @@ class Batches(IterableDataset):
     indices. The generator advances as torch's RandomSampler + BatchSampler advance it (two
     `randperm(n)` an epoch), so the batches are theirs."""
 
-    def __init__(self, x: torch.Tensor, batch_size: int, shuffle: bool, seed: int) -> None:
+    def __init__(
+        self, x: torch.Tensor, batch_size: int, shuffle: bool, seed: int, with_index: bool = False
+    ) -> None:
         self.x, self.batch_size, self.shuffle = x, batch_size, shuffle
         self.generator = torch.Generator().manual_seed(seed)
+        self.with_index = with_index  # (x[idx], idx): the rows' positions in x too
 
     def __len__(self) -> int:
         return -(-len(self.x) // self.batch_size)
 
     def __iter__(self):
         n = len(self.x)
-        if not self.shuffle:
-            for start in range(0, n, self.batch_size):
-                yield (self.x[start : start + self.batch_size],)  # (B, C, H, W)
-            return
-        order = torch.randperm(n, generator=self.generator)
-        torch.randperm(n, generator=self.generator)  # RandomSampler draws a second (empty) slice
+        if self.shuffle:
+            order = torch.randperm(n, generator=self.generator)
+            torch.randperm(
+                n, generator=self.generator
+            )  # RandomSampler draws a second (empty) slice
+        else:
+            order = torch.arange(n)
         for idx in order.split(self.batch_size):
-            yield (self.x.index_select(0, idx),)  # (B, C, H, W)
+            rows = self.x.index_select(0, idx) if self.shuffle else self.x[idx[0] : idx[-1] + 1]
+            yield (rows, idx) if self.with_index else (rows,)  # (B, C, H, W)[, (B,)]
 
 
-def batches(x: torch.Tensor, batch_size: int, shuffle: bool, seed: int) -> DataLoader:
+def batches(
+    x: torch.Tensor, batch_size: int, shuffle: bool, seed: int, with_index: bool = False
+) -> DataLoader:
     """A DataLoader of `Batches`: whole batches gathered at once, seeded when shuffling."""
-    return DataLoader(Batches(x, batch_size, shuffle, seed), batch_size=None)
+    return DataLoader(Batches(x, batch_size, shuffle, seed, with_index), batch_size=None)
 
 
 class Grouped(IterableDataset):
@@ -142,7 +149,10 @@ def fit(module: pl.LightningModule, x: torch.Tensor, cfg, seed: int) -> list[dic
         n_val = max(1, int(len(x) * cfg.val_fraction))
         val_loader = batches(x[perm[:n_val]], batch_size, False, seed)
         x = x[perm[n_val:]]
-    loader = batches(x, batch_size, True, seed)
+    with_index = bool(getattr(module, "uses_index", False))  # the DBN: batches (x, rows of x)
+    if with_index:
+        module.train_images = x  # (N, C, H, W): what the batch indices point into
+    loader = batches(x, batch_size, True, seed, with_index)
     if hasattr(module, "steps_per_call"):  # m optimiser steps per Lightning step
         loader = grouped(loader, module.steps_per_call)
     drive(module, loader, val_loader, epochs, cfg)
