@@ -139,8 +139,9 @@ $(RESULTS)/pretrained_size.csv: $(SWEEPS)/pretrained_size.done experiments/colle
 
 $(RESULTS)/imagenet.csv: $(SWEEPS)/imagenet.done $(SWEEPS)/imagenet_pretrained.done experiments/collect.py
 	$(COLLECT) $(SWEEPS)/imagenet $(SWEEPS)/imagenet_pretrained $@
-$(RESULTS)/deep_curves.csv.gz: $(RESULTS)/deep.csv
+$(RESULTS)/deep_curves.csv.gz: $(RESULTS)/deep.csv  # written with it by collect --curves
 	@test -f $@ || { echo "$@ is missing: rm $< and run make results PROFILE=$(PROFILE)" >&2; exit 1; }
+	@touch -r $< $@  # as new as deep.csv, so a second make reproduce does nothing
 else
 $(RESULTS)/%.csv $(RESULTS)/%.csv.gz:
 	@test -f $@ || { echo "make paper: $@ is missing; make results PROFILE=$(PROFILE) runs the sweeps that make it" >&2; exit 1; }

@@ -15,8 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from deepad import stats
-from deepad.report import DETECTOR_NAMES, method_name, with_methods
-from deepad.store import write_text
+from deepad.report import DETECTOR_NAMES, method_name, with_methods, write_table
 
 P = 0.1
 
@@ -69,16 +68,13 @@ def table(results: pd.DataFrame) -> pd.DataFrame:
 def main() -> None:
     ovr, deep, out = pd.read_csv(sys.argv[1]), pd.read_csv(sys.argv[2]), Path(sys.argv[3])
     tab = table(runs(ovr, deep))
-    md = (
+    caption = (
         f"Detector sensitivity, contaminated one-vs-rest, p = {P}: mean AUROC over the 10 classes "
         f"(seeds averaged first) [{stats.UNCERTAINTY}], by the detector that scores the features; "
         "distinct scores: median over runs of the number of distinct values among the set's "
-        "images (AUROC counts a tied anomaly-nominal pair as half)\n\n"
-        + tab.to_markdown(index=False)
-        + "\n"
+        "images (AUROC counts a tied anomaly-nominal pair as half)"
     )
-    write_text(out, md)
-    write_text(out.with_suffix(".tex"), tab.to_latex(index=False))
+    write_table(out, caption, tab)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from deepad.report import with_methods
-from deepad.store import write_text
+from deepad.report import with_methods, write_table
 
 
 def table(results: pd.DataFrame) -> pd.DataFrame:
@@ -36,15 +35,12 @@ def table(results: pd.DataFrame) -> pd.DataFrame:
 def main() -> None:
     src, out = Path(sys.argv[1]), Path(sys.argv[2])
     tab = table(pd.read_csv(src))
-    md = (
+    caption = (
         "ImageNet synsets, nominal: alp, valley, lakeside, seashore, cliff, volcano, daisy; "
         "anomalies (p = 0.05): golden and Labrador retrievers, German shepherd, tabby, tiger, "
-        "Persian and Siamese cats; 64 x 64 RGB. AUROC: mean over seeds [min, max over seeds]\n\n"
-        + tab.to_markdown(index=False)
-        + "\n"
+        "Persian and Siamese cats; 64 x 64 RGB. AUROC: mean over seeds [min, max over seeds]"
     )
-    write_text(out, md)
-    write_text(out.with_suffix(".tex"), tab.to_latex(index=False))
+    write_table(out, caption, tab)
 
 
 if __name__ == "__main__":

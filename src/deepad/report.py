@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from deepad.data.sets import EvalRecord
-from deepad.store import write_atomic
+from deepad.store import write_atomic, write_text
 
 # (model, features) -> the name of the method in tables and figures. Raw pixels use no model.
 METHOD_NAMES = {
@@ -255,3 +255,11 @@ def log_wandb(
     run_dir = str(Path(run.dir).parent) if getattr(run, "dir", None) else None
     run.finish()
     return run_dir, mode
+
+
+def write_table(out: Path, caption: str, table: pd.DataFrame) -> str:
+    """A paper table: OUT.md (caption, blank line, Markdown) and OUT.tex; returns the Markdown."""
+    md = f"{caption}\n\n{table.to_markdown(index=False)}\n"
+    write_text(out, md)
+    write_text(out.with_suffix(".tex"), table.to_latex(index=False))
+    return md
