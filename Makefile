@@ -53,7 +53,7 @@ format: install ## ruff format + autofix
 	$(VENV)/bin/ruff format src experiments paper tests
 	$(VENV)/bin/ruff check --fix src experiments paper tests
 
-test: data lint ## the test suite without the slow marker (~5 min on 2 cores)
+test: data lint ## the test suite without the slow marker (~7 min on 2 cores)
 	WANDB_MODE=offline $(PY) -m pytest -m "not slow" -q
 
 test-all: data ## every test, slow ones too

@@ -59,10 +59,11 @@ def knn(X: np.ndarray, k: float = 10, normalize: bool = False) -> tuple[np.ndarr
     X = _unit(X) if normalize else X
     k = neighbours(k, len(X))
     near = NearestNeighbors(n_neighbors=k + 1).fit(X)
-    prep = _unit if normalize else (lambda new: new)
-    return near.kneighbors(X)[0][:, 1:].mean(1), lambda new: near.kneighbors(prep(new), k)[0].mean(
-        1
-    )
+
+    def scorer(new: np.ndarray) -> np.ndarray:
+        return near.kneighbors(_unit(new) if normalize else new, k)[0].mean(1)
+
+    return near.kneighbors(X)[0][:, 1:].mean(1), scorer
 
 
 def lof(X: np.ndarray, k: int = 20) -> tuple[np.ndarray, Scorer]:

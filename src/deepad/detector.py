@@ -21,7 +21,6 @@ training curves; `cache=True` keeps them in this process only and `cache=False` 
 from __future__ import annotations
 
 import fcntl
-import functools
 import hashlib
 import json
 import os
@@ -39,7 +38,7 @@ from omegaconf import DictConfig, OmegaConf
 from deepad import detect, features, models
 from deepad.data import sources
 from deepad.models import training
-from deepad.store import library_versions, write_atomic, write_json
+from deepad.store import code_hash, library_versions, write_atomic, write_json
 
 # This process's networks, by key, the most recently used last; a sweep worker keeps a few.
 _FITTED: OrderedDict[str, tuple[pl.LightningModule, list[dict]]] = OrderedDict()
@@ -90,17 +89,6 @@ def as_images(images, size: int = 28, grey: bool = True) -> tuple[torch.Tensor, 
     if float(x.min()) < 0 or top > 255:
         raise ValueError(f"image values from {float(x.min())} to {top}: need 0..1 or 0..255")
     return (x / 255.0 if top > 1.0 else x), None
-
-
-@functools.lru_cache(maxsize=1)
-def models_code_hash() -> str:
-    """Hash of the training code (the `deepad.models` package): a network trained by other code
-    is not reused."""
-    h = hashlib.sha256()
-    root = Path(models.__file__).resolve().parent
-    for path in sorted(root.glob("*.py")):
-        h.update(path.name.encode() + b"\0" + path.read_bytes())
-    return h.hexdigest()[:16]
 
 
 def data_key(x: torch.Tensor) -> str:
@@ -162,7 +150,7 @@ class Detector:
         for k in SCORING_ONLY:  # read when features are extracted, not when training
             parts["model"].pop(k, None)
         parts.update(seed=int(self.cfg.seed), libraries=library_versions(), data=data_key(x))
-        parts["code"] = models_code_hash()
+        parts["code"] = code_hash(Path(models.__file__).resolve().parent)  # the training code
         blob = json.dumps(parts, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

@@ -66,10 +66,11 @@ def write_between_markers(path: Path, name: str, text: str) -> None:
 
 
 @functools.lru_cache(maxsize=1)
-def code_hash() -> str:
-    """Hash of the deepad package's source: a result is reused only if made by the same code."""
+def code_hash(root: Path | None = None) -> str:
+    """Hash of the Python source under `root` (default: the deepad package): a result (or, for
+    `deepad/models`, a trained network) is reused only if made by the same code."""
     h = hashlib.sha256()
-    root = Path(__file__).resolve().parent
+    root = root or Path(__file__).resolve().parent
     for path in sorted(root.rglob("*.py")):
         h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
     return h.hexdigest()[:16]

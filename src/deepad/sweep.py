@@ -80,9 +80,8 @@ def expand(arguments: Sequence[str]) -> list[Job]:
     from hydra._internal.config_loader_impl import ConfigLoaderImpl, get_overrides_dirname
 
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        fixed = [o.input_line for o in _parser().parse_overrides(list(arguments))]
-        fixed = [a for a, o in zip(fixed, _parser().parse_overrides(fixed), strict=True)
-                 if not o.is_sweep_override()]  # fmt: skip
+        parsed = _parser().parse_overrides(list(arguments))
+        fixed = [o.input_line for o in parsed if not o.is_sweep_override()]  # no sweep: one config
         base = compose("config", overrides=fixed, return_hydra_config=True)
         if OmegaConf.to_container(base.hydra.sweep)["subdir"] != "${hydra.job.override_dirname}":
             raise ValueError("hydra.sweep.subdir must be ${hydra.job.override_dirname}")
@@ -155,7 +154,8 @@ def run(arguments: Sequence[str], jobs: int = 2, threads: int | None = None) -> 
         pending = [pool.submit(run_group, group) for group in groups]
         for i, future in enumerate(futures.as_completed(pending), 1):
             for name, metrics, line in future.result():
-                status = "failed" if metrics is None else "skipped" if "skipped" in line else "done"
+                skipped = line.startswith("[deepad] skipped")  # pipeline.run found it finished
+                status = "failed" if metrics is None else "skipped" if skipped else "done"
                 counts[status] += 1
                 print(f"[sweep] {i}/{len(groups)} {status}: {line or name}", flush=True)
     except BaseException:

@@ -223,13 +223,9 @@ class AutoencoderModule(pl.LightningModule):
         self._log_epoch("val")
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
-        return (
-            torch.optim.Adam(  # foreach: one kernel per step for all tensors (CPU default: a loop)
-                self.net.parameters(),
-                lr=self.hparams.lr,
-                weight_decay=self.hparams.weight_decay,
-                foreach=True,
-            )
+        hp = self.hparams  # foreach: one kernel per step for all tensors (CPU default: a loop)
+        return torch.optim.Adam(
+            self.net.parameters(), lr=hp.lr, weight_decay=hp.weight_decay, foreach=True
         )
 
 

@@ -50,9 +50,7 @@ class Batches(IterableDataset):
         n = len(self.x)
         if self.shuffle:
             order = torch.randperm(n, generator=self.generator)
-            torch.randperm(
-                n, generator=self.generator
-            )  # RandomSampler draws a second (empty) slice
+            torch.randperm(n, generator=self.generator)  # RandomSampler's draw for a 0-long tail
         else:
             order = torch.arange(n)
         for idx in order.split(self.batch_size):
