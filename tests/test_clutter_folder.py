@@ -32,6 +32,23 @@ def test_clutter_share_groups_and_determinism(blobs):
     assert (a.images[cluttered][base.images[cluttered] == 255] == 255).all()  # opaque object kept
 
 
+def test_clutter_is_nested_in_share_and_strength(blobs):
+    """A sweep over q compares like with like: the images cluttered at q = 0.1 are among those at
+    q = 0.3, each on the same background crop; a weaker strength keeps images and crops."""
+    base = _digits(blobs)
+    small, large, faint = (
+        sets.add_clutter(base, share=q, strength=s, textures=["brick", "grass"], seed=3)
+        for q, s in ((0.1, 0.7), (0.3, 0.7), (0.3, 0.35))
+    )
+    in_small = small.record.groups == "nominal_clutter"
+    in_large = large.record.groups == "nominal_clutter"
+    assert in_small.sum() == 20 and in_large.sum() == 60 and (in_large[in_small]).all()
+    np.testing.assert_array_equal(small.images[in_small], large.images[in_small])
+    assert (faint.record.groups == large.record.groups).all()
+    brighter = large.images[in_large].astype(int) - faint.images[in_large].astype(int)
+    assert (brighter >= 0).all() and (brighter > 0).mean() > 0.3  # same crop, half as bright
+
+
 def test_clutter_rgb_and_errors(blobs):
     base = _digits(blobs)
     rgb = sets.ImageSet(np.repeat(base.images, 3, axis=1), base.source_index, base.record)
@@ -168,6 +185,44 @@ def test_pretrained_features_shapes_and_errors(effnet):
     np.testing.assert_array_equal(a2, (a1 > 0).astype(np.uint8))
     with pytest.raises(ValueError, match="model=pretrained has no decoder"):
         features.extract(effnet, x, "re")
+
+
+def test_pretrained_feature_cache_rows_equal_a_direct_pass(effnet, tmp_path):
+    """Rows come back from the per-image cache identical to a direct pass, in any batch and in a
+    new process's store; another input size or changed weights compute afresh."""
+    from deepad.models.pretrained import FeatureStore
+
+    x = torch.rand(40, 1, 28, 28)
+    effnet.input_size = 32
+    with torch.no_grad():
+        direct = effnet.feature_map(x).mean((2, 3)).numpy()  # (40, 1280), one batch
+    effnet.use_cache(tmp_path)
+    try:
+        part = features.extract(effnet, x[5:8], "a1")  # 3 images: computed, written
+        np.testing.assert_array_equal(part, direct[5:8])
+        chunks = list((tmp_path / "features").rglob("*.npz"))
+        assert len(chunks) == 1 and chunks[0].parent.name.endswith("-32px")
+        FeatureStore._open.clear()  # as a new process: read from disk
+        np.testing.assert_array_equal(features.extract(effnet, x, "a1"), direct)
+        assert len(list((tmp_path / "features").rglob("*.npz"))) == 2  # only the 37 new ones
+        FeatureStore._open.clear()
+        calls = []
+        effnet.feature_map = lambda b: calls.append(len(b)) or torch.ones(len(b), 1280, 1, 1)
+        np.testing.assert_array_equal(features.extract(effnet, x, "a1"), direct)
+        assert calls == []  # every row from the cache
+        effnet.input_size = 64  # another size: computed again
+        assert (features.extract(effnet, x[:2], "a1") == 1).all() and calls == [16]  # padded
+        effnet.input_size = 32
+        with torch.no_grad():
+            effnet.backbone._fc.bias.add_(1.0)  # other weights: another folder, computed again
+        try:
+            assert (features.extract(effnet, x[:2], "a1") == 1).all() and len(calls) == 2
+        finally:
+            with torch.no_grad():
+                effnet.backbone._fc.bias.sub_(1.0)
+    finally:
+        del effnet.feature_map
+        effnet.use_cache(None)
 
 
 def test_pretrained_runs_without_training(make_cfg):

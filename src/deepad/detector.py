@@ -170,7 +170,8 @@ class Detector:
         module = models.build(cfg.model, tuple(x.shape[1:]))
         curves: list[dict] = []
         if getattr(module, "pretrained", False):  # frozen weights from a package: nothing to fit
-            status = "pretrained"
+            status = "pretrained"  # its features are kept per image, on disk with a cache folder
+            module.net.use_cache(self.cache if isinstance(self.cache, str | Path) else None)
         elif isinstance(self.cache, str | Path):
             path = self.model_path(key)
             path.parent.mkdir(parents=True, exist_ok=True)

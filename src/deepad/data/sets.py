@@ -206,17 +206,23 @@ def add_clutter(
     opacity: str = "brightness",
 ) -> ImageSet:
     """Paste a share of the nominal images onto natural backgrounds; their group becomes
-    `nominal_clutter`. Anomalies stay clean. Same seed, same images and backgrounds."""
+    `nominal_clutter`. Anomalies stay clean. Same seed, same images and backgrounds.
+
+    Nested in q (common random numbers for a sweep over the share): the images cluttered at a
+    share are the first round(q n) of one seeded permutation of the nominal images, and an image's
+    background is drawn from a stream of (seed, its source index), so it gets the same crop at
+    every share and strength."""
     if not 0.0 <= share <= 1.0:
         raise ValueError(
             f"clutter share q={share} is out of range: need 0 <= q <= 1 (dataset.clutter.share)"
         )
     rng = np.random.default_rng([seed, 1])  # a stream apart from the contamination's
     nominal = np.flatnonzero(~s.record.is_anomaly)
-    chosen = np.sort(rng.choice(nominal, size=round(share * len(nominal)), replace=False))
+    chosen = np.sort(rng.permutation(nominal)[: round(share * len(nominal))])
     images, groups = s.images.copy(), s.record.groups.astype(object)
     for i in chosen:
-        images[i] = paste(images[i], background(rng, textures, images.shape[1:]), strength, opacity)
+        own = np.random.default_rng([seed, 1, int(s.source_index[i])])  # this image's crop
+        images[i] = paste(images[i], background(own, textures, images.shape[1:]), strength, opacity)
         groups[i] = "nominal_clutter"
     record = EvalRecord(s.record.is_anomaly, s.record.classes, groups.astype(str))
     return ImageSet(images=images, source_index=s.source_index, record=record)

@@ -6,12 +6,18 @@ Nothing is downloaded at run time.
 A1 = the global-average-pooled output of the last convolution (B, 1280); A2 = which of those 1280
 units are active (ReLU6 > 0) at any position, i.e. pooled activation > 0. There is no decoder, so
 RE and free energy are not defined for it.
+
+The pooled features are computed once per image, input size and weights (`FeatureStore`): every
+set that holds an image (the one-vs-rest sets of a sweep, a clutter sweep's shares and seeds)
+takes its row, in this process and, with a cache folder, in every later one.
 """
 
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
+import numpy as np
 import pytorch_lightning as pl
 import torch
 from torch import nn
@@ -42,10 +48,28 @@ class PretrainedNet(nn.Module):
     def __init__(self, input_size: int = 224) -> None:
         super().__init__()
         self.input_size = input_size
-        self._memo: dict[tuple, torch.Tensor] = {}
         self.backbone = load_efficientnet_lite0().eval()
         for p in self.backbone.parameters():
             p.requires_grad_(False)
+        self.cache: Path | None = None  # `use_cache` adds a folder; else rows live in the process
+
+    def weights_digest(self) -> str:
+        """Hash of the network's weights and buffers (what its features depend on besides size);
+        about 20 ms, taken at every feature batch, so changed weights never read old rows."""
+        h = hashlib.sha256()
+        for name, t in self.backbone.state_dict().items():
+            h.update(name.encode())
+            h.update(t.detach().cpu().contiguous().numpy().tobytes())
+        return h.hexdigest()[:16]
+
+    def use_cache(self, folder: str | Path | None) -> None:
+        """Keep the pooled features of every image under `folder`/features/ (None: this process)."""
+        self.cache = None if folder is None else Path(folder)
+
+    @property
+    def store(self) -> FeatureStore:
+        """The rows of this network's weights at its current input size."""
+        return FeatureStore.open(self.cache, self.weights_digest(), self.input_size)
 
     def train(self, mode: bool = True) -> PretrainedNet:
         return super().train(False)  # frozen: batch norm stays in inference mode
@@ -65,14 +89,17 @@ class PretrainedNet(nn.Module):
         return self.backbone(self.prepare(x))
 
     def bottleneck(self, x: torch.Tensor) -> torch.Tensor:
-        """Pooled features (B, 1280), remembered for the last few batches seen: A1 and A2 of one
-        image set then cost one forward pass, as a trained model serves all its variants."""
-        key = (tuple(x.shape), self.input_size, hashlib.sha1(x.cpu().numpy().tobytes()).hexdigest())
-        if key not in self._memo:
-            if len(self._memo) >= 64:
-                self._memo.pop(next(iter(self._memo)))
-            self._memo[key] = self.feature_map(x).mean((2, 3))
-        return self._memo[key]
+        """Pooled features (B, 1280), each image's computed once (`FeatureStore`): A1 and A2 of a
+        set cost one forward pass, and an image seen in another set costs none."""
+        keys, store = FeatureStore.keys(x), self.store
+        missing = store.missing(keys)
+        if missing:
+            rows = x[missing]  # (M, C, H, W)
+            pad = max(0, MIN_BATCH - len(rows))  # tiny batches take another kernel path:
+            padded = torch.cat([rows, rows[:1].expand(pad, -1, -1, -1)]) if pad else rows
+            pooled = self.feature_map(padded).mean((2, 3))[: len(rows)]  # (M, 1280)
+            store.put([keys[i] for i in missing], pooled.numpy())
+        return torch.from_numpy(store.get(keys))  # (B, 1280)
 
     def hidden(self, x: torch.Tensor) -> list[tuple[torch.Tensor, float]]:
         return [(self.bottleneck(x), 0.0)]  # ReLU6 units: active above 0
@@ -81,6 +108,65 @@ class PretrainedNet(nn.Module):
         raise ValueError(
             "model=pretrained has no decoder, so features=re is undefined; use features=a1 or a2"
         )
+
+
+MIN_BATCH = 16  # padded to this many rows, a row's features equal those of a large batch
+
+
+class FeatureStore:
+    """Pooled features by image: the SHA-1 of an image's float32 pixels -> its (1280,) row, for one
+    (weights, input size). In memory for the process; with a folder also on disk, as chunk files
+    `<folder>/<chunk hash>.npz` (keys, rows) written atomically, so parallel workers never write
+    the same file and a killed run leaves whole chunks only. Another size or other weights is
+    another folder (`open`): a changed network never reads stale rows."""
+
+    _open: dict[tuple, FeatureStore] = {}  # one store per (folder, weights, size) per process
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder, self.rows, self.read = folder, {}, set()
+
+    @classmethod
+    def open(cls, cache: Path | None, digest: str, size: int) -> FeatureStore:
+        """The store of these weights and input size, under `cache`/features/ (None: in memory)."""
+        name = f"efficientnet-lite0-{digest}-{size}px"
+        folder = None if cache is None else cache / "features" / name
+        key = (folder, name)
+        if key not in cls._open:
+            cls._open[key] = cls(folder)
+        return cls._open[key]
+
+    @staticmethod
+    def keys(x: torch.Tensor) -> list[bytes]:
+        """One key per image of x (B, C, H, W): the SHA-1 of its float32 pixels and shape."""
+        arr = x.detach().cpu().float().contiguous().numpy()
+        return [hashlib.sha1(str(a.shape).encode() + a.tobytes()).digest() for a in arr]
+
+    def missing(self, keys: list[bytes]) -> list[int]:
+        """Positions of the keys with no row (after reading chunks other processes wrote)."""
+        out = [i for i, k in enumerate(keys) if k not in self.rows]
+        if out and self.folder is not None and self.folder.is_dir():
+            for chunk in sorted(self.folder.glob("*.npz")):
+                if chunk.name not in self.read:
+                    with np.load(chunk) as z:
+                        self.rows.update(zip(map(bytes, z["keys"]), z["rows"], strict=True))
+                    self.read.add(chunk.name)
+            out = [i for i in out if keys[i] not in self.rows]
+        return out
+
+    def put(self, keys: list[bytes], rows: np.ndarray) -> None:
+        """Keep rows (M, 1280) under their keys, and write them as one chunk with a folder."""
+        rows = np.asarray(rows, dtype=np.float32)
+        self.rows.update(zip(keys, rows, strict=True))
+        if self.folder is not None:
+            from deepad.store import write_npz
+
+            name = hashlib.sha1(b"".join(keys)).hexdigest()[:20] + ".npz"
+            self.folder.mkdir(parents=True, exist_ok=True)
+            write_npz(self.folder / name, {"keys": np.array(keys, dtype="S20"), "rows": rows})
+            self.read.add(name)
+
+    def get(self, keys: list[bytes]) -> np.ndarray:
+        return np.stack([self.rows[k] for k in keys])  # (B, 1280)
 
 
 class PretrainedModule(pl.LightningModule):
