@@ -74,7 +74,10 @@ def as_images(images, size: int = 28, grey: bool = True) -> tuple[torch.Tensor, 
     if isinstance(images, list | tuple) and images and isinstance(images[0], str | Path):
         read, kept = sources._load_files([Path(p) for p in images], size, grey, "error")
         return training.to_tensor(np.stack(read)), [str(p) for p in kept]
-    x = torch.as_tensor(np.asarray(images) if not torch.is_tensor(images) else images)
+    if not torch.is_tensor(images):
+        images = np.asarray(images)
+        images = images if images.flags.writeable else images.copy()  # a shared (read-only) set
+    x = torch.as_tensor(images)
     if x.ndim == 3:
         x = x[:, None]  # (N, 1, H, W)
     if x.ndim != 4 or len(x) == 0:

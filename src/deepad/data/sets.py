@@ -9,6 +9,7 @@ Labels and groups go into an `EvalRecord` that only evaluation code reads.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -228,9 +229,31 @@ def add_clutter(
     return ImageSet(images=images, source_index=s.source_index, record=record)
 
 
+_BUILT: dict[str, ImageSet] = {}  # the last few sets built from a labelled source, by config
+
+
 def build(cfg) -> ImageSet:
     """The image set named by a `dataset` config group (see conf/dataset/); `source` names the
-    images a derived set (clutter_mnist) is built from."""
+    images a derived set (clutter_mnist) is built from. A set built from MNIST, Fashion-MNIST or the
+    generated source is kept (read-only, the last 4) for the next run of the same config: a sweep
+    scores one set with several features."""
+    from omegaconf import OmegaConf
+
+    name = cfg.get("source") or cfg.name
+    if name not in ("mnist", "fashion_mnist", "synthetic"):
+        return _build(cfg)  # folders: read afresh (files may change between runs)
+    key = json.dumps(OmegaConf.to_container(cfg, resolve=True), sort_keys=True, default=str)
+    if key not in _BUILT:
+        s = _build(cfg)
+        for arr in (s.images, s.source_index, *vars(s.record).values()):
+            arr.flags.writeable = False  # shared by the runs of this config
+        _BUILT[key] = s
+        while len(_BUILT) > 4:
+            _BUILT.pop(next(iter(_BUILT)))
+    return _BUILT[key]
+
+
+def _build(cfg) -> ImageSet:
     name = cfg.get("source") or cfg.name
     if name == "synthetic":
         src = synthetic_source(cfg.get("n_per_class", 300), seed=cfg.get("source_seed", 0))
