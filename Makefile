@@ -77,14 +77,15 @@ CONV := $(if $(filter quick,$(PROFILE)),,ovr_conv)  # the conv AE (~1 min a netw
 IMAGENET ?=
 export IMAGENET
 IMAGENET_EXPERIMENTS := $(if $(IMAGENET),imagenet imagenet_pretrained)
-EXPERIMENTS := ugly_digits ovr ovr_dbn ovr_deep $(CONV) detectors clutter_mnist clutter_mnist_pretrained pretrained_size $(IMAGENET_EXPERIMENTS)
-PARALLEL_EXPERIMENTS := ugly_digits ovr ovr_dbn ovr_deep ovr_conv detectors clutter_mnist imagenet
+CLUTTER := clutter_ae clutter_dbn clutter_deep clutter_pretrained  # the clutter sweep (conf/clutter_setting/)
+EXPERIMENTS := ugly_digits ovr ovr_dbn ovr_deep $(CONV) detectors $(CLUTTER) pretrained_size $(IMAGENET_EXPERIMENTS)
+PARALLEL_EXPERIMENTS := ugly_digits ovr ovr_dbn ovr_deep ovr_conv detectors clutter_ae clutter_dbn clutter_deep imagenet
 IMAGENET_TAB := $(if $(or $(IMAGENET),$(wildcard $(RESULTS)/imagenet.csv)),imagenet)
-TABS := $(foreach t,ovr wilcoxon seed_spread published deep detectors convergence ugly_digits clutter pretrained_size $(IMAGENET_TAB),$(TABLES)/$(t).md)
-FIGS := $(foreach f,ugly_digits auroc_vs_p heatmap_ovr roc convergence clutter_mnist examples,$(FIGURES)/$(f).png)
+TABS := $(foreach t,ovr wilcoxon seed_spread published deep detectors convergence ugly_digits clutter clutter_verdict pretrained_size $(IMAGENET_TAB),$(TABLES)/$(t).md)
+FIGS := $(foreach f,ugly_digits auroc_vs_p heatmap_ovr roc convergence clutter clutter_q examples,$(FIGURES)/$(f).png)
 START := $(shell date +%s)
 COLLECT := $(PY) experiments/collect.py
-RESULT_CSVS := $(foreach r,ovr deep ugly_digits clutter_mnist pretrained_size $(if $(IMAGENET),imagenet),$(RESULTS)/$(r).csv)
+RESULT_CSVS := $(foreach r,ovr deep ugly_digits clutter_sweep pretrained_size $(if $(IMAGENET),imagenet),$(RESULTS)/$(r).csv)
 
 reproduce: data ## the paper: sweeps, results, then make paper and the W&B summary runs [PROFILE=quick]
 	$(MAKE) --no-print-directory results PROFILE=$(PROFILE)
@@ -131,8 +132,9 @@ $(RESULTS)/deep.csv: $(foreach e,ovr_deep $(CONV) detectors,$(SWEEPS)/$(e).done)
 $(RESULTS)/ugly_digits.csv: $(SWEEPS)/ugly_digits.done experiments/collect.py
 	$(COLLECT) $(SWEEPS)/ugly_digits $@ --scores "seed >= 0" --extremes "seed == 0"
 
-$(RESULTS)/clutter_mnist.csv: $(SWEEPS)/clutter_mnist.done $(SWEEPS)/clutter_mnist_pretrained.done experiments/collect.py
-	$(COLLECT) $(SWEEPS)/clutter_mnist $(SWEEPS)/clutter_mnist_pretrained $@ --extremes "seed == 0 and nominal == '7'"
+$(RESULTS)/clutter_sweep.csv: $(CLUTTER:%=$(SWEEPS)/%.done) experiments/collect.py
+	$(COLLECT) $(CLUTTER:%=$(SWEEPS)/%) $@ \
+	  --extremes "clutter_setting == 'base' and dataset == 'clutter_mnist' and nominal == '7' and model in ['ae_h2o', 'pretrained']"
 
 $(RESULTS)/pretrained_size.csv: $(SWEEPS)/pretrained_size.done experiments/collect.py
 	$(COLLECT) $(SWEEPS)/pretrained_size $@
@@ -157,7 +159,8 @@ $(TABLES)/deep.md: $(RESULTS)/ovr.csv $(RESULTS)/deep.csv
 $(TABLES)/detectors.md: $(RESULTS)/ovr.csv $(RESULTS)/deep.csv
 $(TABLES)/convergence.md: $(RESULTS)/deep_curves.csv.gz paper/tables/tab_convergence.py
 $(TABLES)/ugly_digits.md: $(RESULTS)/ugly_digits.csv
-$(TABLES)/clutter.md: $(RESULTS)/clutter_mnist.csv
+$(TABLES)/clutter.md: $(RESULTS)/clutter_sweep.csv
+$(TABLES)/clutter_verdict.md: $(RESULTS)/clutter_sweep.csv
 $(TABLES)/pretrained_size.md: $(RESULTS)/pretrained_size.csv
 $(TABLES)/imagenet.md: $(RESULTS)/imagenet.csv
 
@@ -166,7 +169,8 @@ $(FIGURES)/%.png: paper/figures/fig_%.py
 
 $(FIGURES)/auroc_vs_p.png $(FIGURES)/heatmap_ovr.png $(FIGURES)/roc.png: $(RESULTS)/ovr.csv
 $(FIGURES)/ugly_digits.png: $(RESULTS)/ugly_digits.csv
-$(FIGURES)/clutter_mnist.png: $(RESULTS)/clutter_mnist.csv
+$(FIGURES)/clutter.png: $(RESULTS)/clutter_sweep.csv
+$(FIGURES)/clutter_q.png: $(RESULTS)/clutter_sweep.csv
 $(FIGURES)/convergence.png: $(RESULTS)/deep_curves.csv.gz paper/tables/tab_convergence.py
 
 $(FIGURES)/examples.png: paper/figures/fig_examples.py src/deepad/data/sets.py $(wildcard conf/dataset/*.yaml) | data

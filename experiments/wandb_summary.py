@@ -25,7 +25,7 @@ EXPERIMENTS = {
     ),
     "deep": ("deep", ["deep", "detectors", "convergence"], ["convergence"]),
     "ugly_digits": ("ugly_digits", ["ugly_digits"], ["ugly_digits"]),
-    "clutter_mnist": ("clutter_mnist", ["clutter"], ["clutter_mnist"]),
+    "clutter_sweep": ("clutter_sweep", ["clutter", "clutter_verdict"], ["clutter", "clutter_q"]),
     "pretrained_size": ("pretrained_size", ["pretrained_size"], []),
 }
 

@@ -193,10 +193,45 @@ def deep_values(ovr: pd.DataFrame, deep: pd.DataFrame, curves: pd.DataFrame) -> 
     return out
 
 
+def sweep_values(sweep: pd.DataFrame) -> dict[str, str]:
+    """The clutter sweep's verdicts (tab_clutter_verdict's tests): counts, and per score the
+    settings where the claim holds, fails or ties; RE's and each score's mean sensitivity."""
+    if not len(sweep) or "clutter_setting" not in sweep:
+        return {}
+    verdict = table_script("clutter_verdict")
+    table = verdict.verdicts(sweep)
+    if not len(table):
+        return {}
+    units = verdict.prepared(sweep)
+    out = {
+        "sweep:runs": str(len(sweep)),
+        "sweep:units": str(units["unit"].nunique()),
+        "sweep:seeds": ", ".join(str(s) for s in sorted(units["seed"].unique())),
+        "sweep:tests": str(len(table)),
+        "sweep:settings": str(table["setting"].nunique()),
+    }
+    for v in ("holds", "fails", "tie"):
+        out[f"sweep:{v}"] = str(int((table["verdict"] == v).sum()))
+    lines = []
+    for score, part in table.groupby("score", sort=False):
+        said = [
+            f"{v} at {listing(part.loc[part['verdict'] == v, 'setting'].tolist())}"
+            for v in ("holds", "fails", "tie")
+            if (part["verdict"] == v).any()
+        ]
+        lines.append(f"- {score} (against {part['RE'].iloc[0]}): {'; '.join(said)}")
+    out["sweep:by_score"] = "\n".join(lines)
+    for r in table.itertuples(index=False):
+        out[f"sweep:sens:{r.setting}:{r.score}"] = f"{r.score_mean:.3f}"
+        out[f"sweep:sens:{r.setting}:{r.RE}"] = f"{r.re_mean:.3f}"
+    return out
+
+
 def values(results_dir: Path) -> dict[str, str]:
     """Every number the template may cite, by key."""
     ovr, ugly = load(results_dir, "ovr"), load(results_dir, "ugly_digits")
-    clutter, size = load(results_dir, "clutter_mnist"), load(results_dir, "pretrained_size")
+    sweep, size = load(results_dir, "clutter_sweep"), load(results_dir, "pretrained_size")
+    clutter = sweep[sweep["clutter_setting"] == "base"] if "clutter_setting" in sweep else sweep
     deep = load(results_dir, "deep")
     curves_path = results_dir / "deep_curves.csv.gz"
     curves = pd.read_csv(curves_path) if curves_path.is_file() else pd.DataFrame()
@@ -209,6 +244,7 @@ def values(results_dir: Path) -> dict[str, str]:
             ours = out.get(f"auroc:{dataset}:0.1:raw pixels")
             if method.startswith("Isolation Forest") and ours is not None:
                 out[f"gap:{dataset}:raw pixels"] = f"{float(ours) - value:+.3f}"
+    out.update(sweep_values(sweep))
     out["stats:resamples"] = f"{stats.RESAMPLES:,}"
     out["runs:ovr"] = str(len(ovr))
     out["models:ovr"] = str(int((ovr["model_cache"] == "miss").sum()))
@@ -216,7 +252,7 @@ def values(results_dir: Path) -> dict[str, str]:
     out["seeds:ovr"] = str(ovr["seed"].nunique())
     out["ps:ovr"] = ", ".join(f"{p:g}" for p in sorted(ovr["contamination"].unique()))
     out["runs:deep"] = str(len(deep))
-    frames = [t for t in (ovr, ugly, clutter, size, deep) if len(t)]
+    frames = [t for t in (ovr, ugly, sweep, size, deep) if len(t)]
     out["runs:all"] = str(sum(len(t) for t in frames))
     libraries = sorted({c for t in frames for c in t.columns if c.startswith("version_")})
     if libraries:  # "numpy 2.4.6, torch 2.13.0+cpu": every version any run was made with
@@ -241,8 +277,7 @@ def values(results_dir: Path) -> dict[str, str]:
         for m, v in sens.items():
             if re is not None and m != "AE RE":
                 out[f"clutter:cmp:{m}"] = "below" if v < re else "above" if v > re else "equal to"
-        out["clutter:classes"] = str(clutter["nominal"].nunique())
-        out["clutter:min_p"] = f"{2 / 2 ** clutter['nominal'].nunique():.3g}"  # exact Wilcoxon
+        out["clutter:units"] = str(clutter.groupby(["dataset", "nominal"]).ngroups)
         out["clutter:seeds"] = str(clutter["seed"].nunique())
         out["clutter:q"] = f"{clutter['clutter_share'].iloc[0]:g}"
         out["clutter:p"] = f"{clutter['contamination'].iloc[0]:g}"

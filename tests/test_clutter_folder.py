@@ -248,3 +248,24 @@ def test_mask_opacity_keeps_dark_items_opaque():
     assert (bright[0, 1:3, 1:3] > 30).all()  # brightness opacity lets the background through
     with pytest.raises(ValueError, match="dataset.clutter.opacity='glass'"):
         sets.paste(item, bg, 0.8, opacity="glass")
+
+
+@pytest.mark.parametrize("setting", ["base", "q10", "faint"])
+def test_real_clutter_fashion_setting_end_to_end(make_cfg, setting):
+    """A clutter-sweep cell on real Fashion-MNIST (300 nominal images, raw pixels): the setting
+    sets q / strength and labels the run; the textures are what raw pixels see first."""
+    cfg = make_cfg(
+        "dataset=clutter_fashion",
+        "dataset.nominal=[3]",
+        f"+clutter_setting={setting}",
+        "dataset.cap=300",
+        "features=raw",
+        out=setting,
+    )
+    assert cfg.clutter_setting == setting and cfg.dataset.clutter.share == (
+        0.1 if setting == "q10" else 0.05
+    )
+    assert cfg.dataset.clutter.strength == (0.35 if setting == "faint" else 0.7)
+    m = pipeline.run(cfg)
+    assert m["n_clutter"] == (30 if setting == "q10" else 15) and m["n"] == 300 + 16
+    assert m["clutter_sensitivity"] > 0.9  # a background is far from every clean item's pixels

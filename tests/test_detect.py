@@ -102,3 +102,32 @@ def test_knn_normalize_scores_directions_not_lengths():
     a, scorer = detect.knn(X, 0.05, normalize=True)
     b, _ = detect.knn(scaled, 0.05, normalize=True)
     assert np.allclose(a, b, atol=1e-5) and np.allclose(scorer(X[:5] * 3), scorer(X[:5]), atol=1e-5)
+
+
+def test_lof_and_knn_share_one_neighbour_search_and_match_scikit_learn(monkeypatch):
+    """LOF from the shared graph gives scikit-learn's LocalOutlierFactor numbers exactly (also
+    with duplicate rows), kNN the same as a direct search; LOF after kNN on the same features
+    searches no more."""
+    from sklearn.neighbors import LocalOutlierFactor, NearestNeighbors
+
+    rng = np.random.default_rng(0)
+    dense = rng.normal(size=(400, 30)).astype(np.float32)
+    duplicated = np.repeat(rng.normal(size=(100, 4)), 3, axis=0).astype(np.float32)
+    for X in (dense, duplicated):
+        detect._GRAPHS.clear()
+        ref = -LocalOutlierFactor(n_neighbors=20, novelty=True).fit(X).negative_outlier_factor_
+        np.testing.assert_array_equal(detect.lof(X, 20)[0], ref)
+    searches = []
+    original = NearestNeighbors.kneighbors
+    monkeypatch.setattr(
+        NearestNeighbors,
+        "kneighbors",
+        lambda self, *a, **k: searches.append(1) or original(self, *a, **k),
+    )
+    detect._GRAPHS.clear()
+    near = original(NearestNeighbors(n_neighbors=11).fit(dense), dense)[0][:, 1:].mean(1)
+    np.testing.assert_array_equal(detect.knn(dense, 10)[0], near)
+    detect.lof(dense, 20)
+    assert len(searches) == 1
+    detect.lof(dense, 30)  # a wider graph than kept: searched again
+    assert len(searches) == 2

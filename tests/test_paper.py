@@ -275,3 +275,82 @@ def test_convergence_table_and_figure(deep, tmp_path):
     assert "Deep AE loss" in (tmp_path / "c.md").read_text()
     _script("paper/figures/fig_convergence.py", curves, tmp_path / "c.png")
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.fixture
+def sweep(tmp_path):
+    """clutter_sweep.csv: 2 data sets x 10 classes, settings base / q01 / q10, the H2O AE's RE, A1,
+    A2 and EffNet-Lite0 A1 with known clutter sensitivities: A1 always 0.2 below RE (the claim
+    holds), A2 always 0.2 above (fails), EffNet-Lite0 A1 RE +- noise (a tie)."""
+    rng = np.random.default_rng(1)
+    rows = []
+    for setting, q in (("base", 0.05), ("q01", 0.01), ("q10", 0.1)):
+        for d, dataset in enumerate(["clutter_mnist", "clutter_fashion"]):
+            for c in range(10):
+                re = 0.5 + 0.02 * c + 0.05 * d
+                noise = rng.choice([-0.05, 0.05])
+                for model, features, value in (
+                    ("ae_h2o", "re", re),
+                    ("ae_h2o", "a1", re - 0.2 - 0.001 * c - 0.0005 * d),  # distinct: exact p
+                    ("ae_h2o", "a2", re + 0.2 + 0.001 * c),
+                    ("pretrained", "a1", re + noise),
+                ):
+                    rows.append(
+                        {
+                            "run_dir": f"sw/{setting}-{dataset}-{c}-{model}-{features}",
+                            "dataset": dataset,
+                            "nominal": str(c),
+                            "contamination": 0.05,
+                            "clutter_share": q,
+                            "clutter_strength": 0.7,
+                            "clutter_setting": setting,
+                            "cap": 1000,
+                            "epochs": 30,
+                            "seed": 0,
+                            "model": model,
+                            "features": features,
+                            "detector": "iforest",
+                            "status": "ok",
+                            "auroc": 0.8,
+                            "clutter_sensitivity": value,
+                            "n": 1053,
+                            "n_anomalies": 53,
+                            "git_commit": "abc",
+                            "seconds_total": 1.0,
+                        }
+                    )
+    path = tmp_path / "results" / "clutter_sweep.csv"
+    path.parent.mkdir()
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_clutter_verdict_holds_fails_and_ties_as_generated(sweep, tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        "tv", ROOT / "paper/tables/tab_clutter_verdict.py"
+    )
+    tv = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tv)
+    table = tv.verdicts(pd.read_csv(sweep)).set_index(["setting", "score"])
+    assert len(table) == 9 and (table["units"] == 20).all()  # 3 settings x 3 scores, 20 units
+    assert (table.xs("AE A1", level="score")["verdict"] == "holds").all()
+    assert (table.xs("AE A2", level="score")["verdict"] == "fails").all()
+    pretrained = table.xs("EffNet-Lite0 A1", level="score")
+    assert (pretrained["verdict"] == "tie").all() and (pretrained["RE"] == "AE RE").all()
+    a1 = table.loc[("base", "AE A1")]
+    assert a1["median difference"] == pytest.approx(-0.2047, abs=1e-3) and a1["score lower"] == 20
+    assert a1["p_holm"] == pytest.approx(min(1.0, 9 * 2 / 2**20), rel=1e-6)  # exact, Holm x 9
+    out = tmp_path / "verdict.md"
+    subprocess.run(
+        [sys.executable, ROOT / "paper/tables/tab_clutter_verdict.py", sweep, out], check=True
+    )
+    text = out.read_text()
+    assert (
+        "Holm-corrected over all 9 tests" in text
+        and "| AE A1           | holds  | holds | holds |" in text
+    )
+    fig = tmp_path / "q.png"
+    subprocess.run(
+        [sys.executable, ROOT / "paper/figures/fig_clutter_q.py", sweep, fig], check=True
+    )
+    assert fig.stat().st_size > 10_000

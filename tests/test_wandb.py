@@ -89,26 +89,30 @@ def test_the_summary_run_of_an_experiment_holds_its_tables_and_figures(tmp_path,
     paper = tmp_path / "paper"
     for sub in ("results", "tables", "figures"):
         (paper / sub).mkdir(parents=True)
-    (paper / "results" / "clutter_mnist.csv").write_text("method,auroc\nAE RE,0.9\nAE A2,0.8\n")
+    (paper / "results" / "clutter_sweep.csv").write_text("method,auroc\nAE RE,0.9\nAE A2,0.8\n")
     (paper / "tables" / "clutter.md").write_text(
         "caption\n\n**AUROC**\n\n| method | 7 |\n|:--|--:|\n| AE RE | 0.9 |\n\n**AP**\n\n"
         "| method | 7 |\n|:--|--:|\n| AE RE | 0.5 |\n"
     )
+    (paper / "tables" / "clutter_verdict.md").write_text(
+        "caption\n\n**Tests**\n\n| setting | verdict |\n|:--|:--|\n| base | holds |\n| q01 | tie |\n"
+    )
     plt.plot([0, 1])
-    plt.savefig(paper / "figures" / "clutter_mnist.png")
+    plt.savefig(paper / "figures" / "clutter.png")
     env = {"WANDB_MODE": "offline", "PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"}
     done = subprocess.run(
         [sys.executable, str(ROOT / "experiments" / "wandb_summary.py"), str(paper)],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "W&B summary/clutter_mnist" in done.stdout and "summary/ovr" not in done.stdout
+    assert "W&B summary/clutter_sweep" in done.stdout and "summary/ovr" not in done.stdout
     run = offline_run(tmp_path)
-    assert run["name"] == "summary/clutter_mnist" and run["group"] == "clutter_mnist"
+    assert run["name"] == "summary/clutter_sweep" and run["group"] == "clutter_sweep"
     logged = run["history"][-1]
     assert logged["results/nrows"] == 2 and logged["results/_type"] == "table-file"
     assert logged["table/clutter/AUROC/nrows"] == 1 and logged["table/clutter/AP/nrows"] == 1
-    assert logged["figure/clutter_mnist/_type"] == "image-file"
+    assert logged["table/clutter_verdict/Tests/nrows"] == 2
+    assert logged["figure/clutter/_type"] == "image-file"
 
 
 def test_markdown_tables_are_read_by_heading():

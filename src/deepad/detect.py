@@ -7,6 +7,7 @@ higher = more anomalous. Only `evaluate` reads the evaluation record.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 import numpy as np
@@ -48,6 +49,26 @@ def _unit(X: np.ndarray) -> np.ndarray:
     return X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
 
 
+_GRAPHS: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}  # features digest -> neighbours
+NEIGHBOURS_MIN = 20  # a graph holds at least this many neighbours, for kNN's k and LOF's k alike
+
+
+def knn_graph(X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distances and indices of each row's k nearest other rows, (N, k) each, nearest first
+    (scikit-learn's exact search; a row is not its own neighbour). The graph of the last few
+    feature matrices is kept with at least NEIGHBOURS_MIN neighbours, so kNN and LOF on the same
+    features (the detectors sweep runs both on every network) search once."""
+    digest = hashlib.sha1(str((X.shape, X.dtype)).encode() + np.ascontiguousarray(X).tobytes())
+    key = digest.digest()
+    if key not in _GRAPHS or _GRAPHS[key][0].shape[1] < k:
+        width = min(max(k, NEIGHBOURS_MIN), len(X) - 1)
+        _GRAPHS[key] = NearestNeighbors(n_neighbors=width).fit(X).kneighbors()
+        while len(_GRAPHS) > 4:
+            _GRAPHS.pop(next(iter(_GRAPHS)))
+    dist, idx = _GRAPHS[key]
+    return dist[:, :k], idx[:, :k]
+
+
 def knn(X: np.ndarray, k: float = 10, normalize: bool = False) -> tuple[np.ndarray, Scorer]:
     """Mean distance to the k nearest other points (N, d) -> (N,) (a point is not its own
     neighbour); new rows: mean distance to their k nearest points of X (Ramaswamy, Rastogi &
@@ -58,18 +79,32 @@ def knn(X: np.ndarray, k: float = 10, normalize: bool = False) -> tuple[np.ndarr
     `normalize`: on L2-normalised rows (cosine geometry), as for deep features."""
     X = _unit(X) if normalize else X
     k = neighbours(k, len(X))
-    near = NearestNeighbors(n_neighbors=k + 1).fit(X)
+    dist, _ = knn_graph(X, k)
 
     def scorer(new: np.ndarray) -> np.ndarray:
+        near = NearestNeighbors(n_neighbors=k).fit(X)
         return near.kneighbors(_unit(new) if normalize else new, k)[0].mean(1)
 
-    return near.kneighbors(X)[0][:, 1:].mean(1), scorer
+    return dist.mean(1), scorer
 
 
 def lof(X: np.ndarray, k: int = 20) -> tuple[np.ndarray, Scorer]:
-    """Local outlier factor (N, d) -> (N,); new rows by LOF's novelty mode."""
-    model = LocalOutlierFactor(n_neighbors=k, novelty=True).fit(X)
-    return -model.negative_outlier_factor_, lambda new: -model.score_samples(new)
+    """Local outlier factor (Breunig et al., SIGMOD 2000) (N, d) -> (N,), the same numbers as
+    scikit-learn's LocalOutlierFactor (its float32 distances and 1e-10 in the density; a test
+    compares), from the shared neighbour graph (`knn_graph`); new rows by scikit-learn's novelty
+    mode, fit when asked."""
+    k = min(k, len(X) - 1)
+    dist, idx = knn_graph(X, k)  # (N, k) each
+    dist = dist.astype(X.dtype, copy=False) if X.dtype == np.float32 else dist  # as sklearn does
+    reach = np.maximum(dist, dist[idx, k - 1])  # reach-dist(p, o) = max(d(p, o), k-dist(o))
+    lrd = 1.0 / (reach.mean(1) + 1e-10)  # (N,) local reachability density
+    scores = (lrd[idx] / lrd[:, None]).mean(1)  # (N,) LOF
+
+    def scorer(new: np.ndarray) -> np.ndarray:
+        model = LocalOutlierFactor(n_neighbors=k, novelty=True).fit(X)
+        return -model.score_samples(new)
+
+    return scores, scorer
 
 
 def ocsvm(X: np.ndarray, nu: float = 0.1, gamma="scale") -> tuple[np.ndarray, Scorer]:
