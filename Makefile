@@ -78,7 +78,9 @@ IMAGENET ?=
 export IMAGENET
 IMAGENET_EXPERIMENTS := $(if $(IMAGENET),imagenet imagenet_pretrained)
 CLUTTER := clutter_ae clutter_dbn clutter_deep clutter_pretrained  # the clutter sweep (conf/clutter_setting/)
-EXPERIMENTS := ugly_digits ovr ovr_dbn ovr_deep $(CONV) detectors $(CLUTTER) pretrained_size $(IMAGENET_EXPERIMENTS)
+# longest first: make reproduce runs JOBS sweeps at once, one process each, in this order
+EXPERIMENTS := ovr_dbn ovr $(CONV) ovr_deep clutter_dbn clutter_ae detectors clutter_deep clutter_pretrained \
+  pretrained_size ugly_digits $(IMAGENET_EXPERIMENTS)
 PARALLEL_EXPERIMENTS := ugly_digits ovr ovr_dbn ovr_deep ovr_conv detectors clutter_ae clutter_dbn clutter_deep imagenet
 IMAGENET_TAB := $(if $(or $(IMAGENET),$(wildcard $(RESULTS)/imagenet.csv)),imagenet)
 TABS := $(foreach t,ovr wilcoxon seed_spread published deep detectors convergence ugly_digits clutter clutter_verdict pretrained_size $(IMAGENET_TAB),$(TABLES)/$(t).md)
@@ -88,7 +90,7 @@ COLLECT := $(PY) experiments/collect.py
 RESULT_CSVS := $(foreach r,ovr deep ugly_digits clutter_sweep pretrained_size $(if $(IMAGENET),imagenet),$(RESULTS)/$(r).csv)
 
 reproduce: data ## the paper: sweeps, results, then make paper and the W&B summary runs [PROFILE=quick]
-	$(MAKE) --no-print-directory results PROFILE=$(PROFILE)
+	$(MAKE) --no-print-directory -j$(JOBS) results PROFILE=$(PROFILE) SWEEP_JOBS=1
 	$(MAKE) --no-print-directory paper PROFILE=$(PROFILE)
 	$(MAKE) --no-print-directory summary PROFILE=$(PROFILE)
 	@cat $(TABLES)/ovr.md
@@ -108,8 +110,10 @@ $(PAPER)/.wandb-summary: $(PAPER)/paper.md experiments/wandb_summary.py
 
 # A sweep: experiments/sweep.py (deepad.sweep) runs the jobs `experiments/run.py -m` would, into the
 # same folders, composed once per config-group choice, the runs of one network in one worker.
-# The autoencoder / DBN sweeps run JOBS workers of one torch thread each; the pretrained ones one
-# worker with every thread. LOGGER=wandb also logs every run to W&B (offline without a login; it
+# `make sweeps` runs one sweep at a time: the autoencoder / DBN sweeps with JOBS workers of one torch
+# thread each, the pretrained ones one worker with every thread. `make reproduce` runs JOBS sweeps
+# at once instead (make -j, SWEEP_JOBS=1: each sweep in one process of one thread), so no core
+# idles while a sweep starts or finishes its last network. LOGGER=wandb also logs every run to W&B (offline without a login; it
 # costs about 0.3 s a run); the summary step logs one W&B run per experiment either way.
 LOGGER ?= none
 $(SWEEPS)/%.done: $(SRC) experiments/sweep.py | data
@@ -117,8 +121,12 @@ $(SWEEPS)/%.done: $(SRC) experiments/sweep.py | data
 	@$(if $(filter imagenet%,$*),test -d "$(IMAGENET)" || { echo "make: IMAGENET=$(IMAGENET) is not a folder;" \
 	  "point it at ImageNet's train folder (one folder per synset, e.g. n09193705/)" >&2; exit 2; })
 	t=$$(date +%s) && $(PY) experiments/sweep.py profile=$(PROFILE) +experiment=$* logger=$(LOGGER) \
-	  --jobs $(if $(filter $*,$(PARALLEL_EXPERIMENTS)),$(JOBS),1) && \
+	  --jobs $(or $(SWEEP_JOBS),$(if $(filter $*,$(PARALLEL_EXPERIMENTS)),$(JOBS),1)) $(if $(SWEEP_JOBS),--threads 1) && \
 	  echo "sweep $*: $$(( $$(date +%s) - t )) s, $$(find $(SWEEPS)/$* -name metrics.json | wc -l) runs" > $@.part && mv $@.part $@
+
+SWEEP_JOBS ?=
+# detectors scores the networks of ovr / ovr_dbn / ovr_deep (same cache keys): after them, not beside
+$(SWEEPS)/detectors.done: | $(foreach e,ovr ovr_dbn ovr_deep,$(SWEEPS)/$(e).done)
 
 # Collect: a CSV row per run; --scores / --extremes also keep the per-image scores and the
 # good / median / ugly images of the runs a figure draws (paper/results/*_scores.csv.gz, *_extremes.npz).

@@ -70,7 +70,7 @@ def test_a_sweep_trains_each_network_once_and_resumes(tmp_path, capsys):
     assert len({r["model_key"] for r in runs}) == 2
     assert sweep.run(args, jobs=1, threads=1)["skipped"] == 4
     bad = [*args[:-1], f"hydra.sweep.dir={tmp_path / 'bad'}", "dataset.nominal=[0],[99]"]
-    counts = sweep.run(bad, jobs=1, threads=1)
+    counts = sweep.run(bad, jobs=2, threads=1)  # the worker pool (jobs=1 runs in-process)
     assert counts["failed"] == 4 and counts["skipped"] == 0  # nominal 99: no such class
     errors = list((tmp_path / "bad").glob("*/error.json"))
     assert len(errors) == 4 and "99" in json.loads(errors[0].read_text())["error"]

@@ -174,7 +174,8 @@ class Detector:
         curves: list[dict] = []
         if getattr(module, "pretrained", False):  # frozen weights from a package: nothing to fit
             status = "pretrained"  # its features are kept per image, on disk with a cache folder
-            module.net.use_cache(self.cache if isinstance(self.cache, str | Path) else None)
+            on_disk = isinstance(self.cache, str | Path) and cfg.model.get("feature_cache", True)
+            module.net.use_cache(self.cache if on_disk else None)
         elif isinstance(self.cache, str | Path):
             path = self.model_path(key)
             path.parent.mkdir(parents=True, exist_ok=True)

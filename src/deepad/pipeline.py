@@ -120,6 +120,7 @@ def _run(cfg: DictConfig) -> dict:
         model_key=getattr(det, "model_key_", None),  # runs of one network share it
         seconds_data=t1 - t0,
         **{f"seconds_{step}": v for step, v in det.seconds_.items()},  # train, features, detect
+        torch_threads=torch.get_num_threads(),  # what the seconds were measured with
         git_commit=git_commit(),
         config_key=key,
         **{f"version_{name}": v for name, v in library_versions().items()},

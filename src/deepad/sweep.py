@@ -146,24 +146,35 @@ def run(arguments: Sequence[str], jobs: int = 2, threads: int | None = None) -> 
     todo = expand(arguments)
     groups = network_groups(todo)
     threads = threads or max(1, (os.cpu_count() or 1) // jobs)
-    print(f"[sweep] {len(todo)} runs, {len(groups)} networks, {jobs} jobs x {threads} threads")
+    named = [a.split("=", 1)[1] for a in arguments if a.lstrip("+").startswith("experiment=")]
+    tag = f"[sweep {named[0]}]" if named else "[sweep]"  # make -j interleaves several sweeps
+    print(f"{tag} {len(todo)} runs, {len(groups)} networks, {jobs} jobs x {threads} threads")
     counts = {"runs": len(todo), "done": 0, "skipped": 0, "failed": 0}
-    context = multiprocessing.get_context("spawn")  # no forked torch threads
-    pool = futures.ProcessPoolExecutor(jobs, context, _init_worker, (threads,))
-    try:
-        pending = [pool.submit(run_group, group) for group in groups]
-        for i, future in enumerate(futures.as_completed(pending), 1):
-            for name, metrics, line in future.result():
-                skipped = line.startswith("[deepad] skipped")  # pipeline.run found it finished
-                status = "failed" if metrics is None else "skipped" if skipped else "done"
-                counts[status] += 1
-                print(f"[sweep] {i}/{len(groups)} {status}: {line or name}", flush=True)
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown()
+
+    def report(i: int, results: list[tuple[str, dict | None, str]]) -> None:
+        for name, metrics, line in results:
+            skipped = line.startswith("[deepad] skipped")  # pipeline.run found it finished
+            status = "failed" if metrics is None else "skipped" if skipped else "done"
+            counts[status] += 1
+            print(f"{tag} {i}/{len(groups)} {status}: {line or name}", flush=True)
+
+    if jobs == 1:  # in this process: no worker to start (make -j runs several sweeps at once)
+        _init_worker(threads)
+        for i, group in enumerate(groups, 1):
+            report(i, run_group(group))
+    else:
+        context = multiprocessing.get_context("spawn")  # no forked torch threads
+        pool = futures.ProcessPoolExecutor(jobs, context, _init_worker, (threads,))
+        try:
+            pending = [pool.submit(run_group, group) for group in groups]
+            for i, future in enumerate(futures.as_completed(pending), 1):
+                report(i, future.result())
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
     print(
-        f"[sweep] {counts['done']} run, {counts['skipped']} skipped (finished before), "
+        f"{tag} {counts['done']} run, {counts['skipped']} skipped (finished before), "
         f"{counts['failed']} failed, in {time.perf_counter() - t0:.0f} s",
         file=sys.stderr if counts["failed"] else sys.stdout,
     )
