@@ -349,6 +349,11 @@ def test_clutter_verdict_holds_fails_and_ties_as_generated(sweep, tmp_path):
         "Holm-corrected over all 9 tests" in text
         and "| AE A1           | holds  | holds | holds |" in text
     )
+    table = tmp_path / "clutter.md"  # section 4's table: the base setting, a row per unit
+    subprocess.run([sys.executable, ROOT / "paper/tables/tab_clutter.py", sweep, table], check=True)
+    rows = [r for r in table.read_text().splitlines() if r.startswith("| clutter_")]
+    assert len(rows) == 2 * (2 * 10 + 2)  # 2 metrics x (20 units + a mean per data set)
+    assert "| clutter_mnist   | mean    |" in table.read_text()
     fig = tmp_path / "q.png"
     subprocess.run(
         [sys.executable, ROOT / "paper/figures/fig_clutter_q.py", sweep, fig], check=True

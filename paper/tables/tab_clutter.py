@@ -45,8 +45,11 @@ def tables(results: pd.DataFrame) -> dict[str, pd.DataFrame]:
             index=["dataset", "nominal"], columns="method", values=metric, aggfunc="mean"
         )[order]
         means = part.groupby(level="dataset").mean()
-        means.index = pd.MultiIndex.from_tuples([(d, "mean") for d in means.index])
-        out[label] = pd.concat([part, means]).sort_index(level="dataset", sort_remaining=False)
+        means.index = pd.MultiIndex.from_tuples(
+            [(d, "mean") for d in means.index], names=part.index.names
+        )
+        both = pd.concat([part, means]).sort_index(level="dataset", sort_remaining=False)
+        out[label] = both.reset_index().rename(columns={"dataset": "data set", "nominal": "class"})
     return out
 
 
@@ -66,10 +69,13 @@ def main() -> None:
         f"(commit {commit})\n"
     )
     md += "".join(
-        f"\n**{label}**\n\n{t.to_markdown(floatfmt='.3f')}\n" for label, t in tabs.items()
+        f"\n**{label}**\n\n{t.to_markdown(index=False, floatfmt='.3f')}\n"
+        for label, t in tabs.items()
     )
     write_text(out, md)
-    latex = [f"% {label}\n" + t.to_latex(float_format="%.3f") for label, t in tabs.items()]
+    latex = [
+        f"% {label}\n" + t.to_latex(index=False, float_format="%.3f") for label, t in tabs.items()
+    ]
     write_text(out.with_suffix(".tex"), "\n".join(latex))
     if len(sys.argv) > 3:
         write_between_markers(Path(sys.argv[3]), "results:clutter", md)
