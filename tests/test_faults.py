@@ -204,7 +204,7 @@ CONFIG_ERRORS = [
         "unknown key model.hiden (a typo?); model has the keys: activation, arch, hidden, kind, lr, "
         "name, out_activation, weight_decay",
     ),
-    (["+foo=1"], "unknown key foo (a typo?); the config has the keys: dataset, detector,"),
+    (["+foo=1"], "unknown key foo (a typo?); the config has the keys: clutter_setting, dataset,"),
     (["trainer.max_epochs=0"], "trainer.max_epochs=0: need a whole number >= 1"),
     (["seed=-1"], "seed=-1: need a whole number >= 0"),
     (["dataset=folder"], "dataset.root is not set: give the folder of images"),
