@@ -2,6 +2,7 @@
 per config-group choice, in JOBS worker processes, the runs of one network together.
 
     python experiments/sweep.py +experiment=ovr profile=quick [--jobs 2] [--threads 1] [overrides]
+        [--slice dataset.contamination=0.1 --slice seed=0]  (the union of these slices of the sweep)
 """
 
 import argparse
@@ -14,8 +15,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads per worker")
+    parser.add_argument(
+        "--slice",
+        action="append",
+        default=[],
+        metavar="OVERRIDES",
+        help="run the union of slices: each one or more space-separated overrides that narrow "
+        "the sweep (repeat the option); a run in two slices runs once",
+    )
     args, overrides = parser.parse_known_args()
-    counts = sweep.run(overrides, args.jobs, args.threads)
+    slices = [part.split() for part in args.slice]
+    counts = sweep.run(overrides, args.jobs, args.threads, slices)
     sys.exit(1 if counts["failed"] else 0)
 
 

@@ -164,14 +164,25 @@ def deep_values(ovr: pd.DataFrame, deep: pd.DataFrame, curves: pd.DataFrame) -> 
         trained = trained[trained["model_cache"] == "miss"].groupby("model")["seconds_train"].mean()
         if {"ae_conv", "ae_h2o"} <= set(trained.index):
             out["train:conv_vs_ae"] = f"{trained['ae_conv'] / trained['ae_h2o']:.0f}"
-        full = len(ovr[["dataset", "nominal", "contamination", "seed"]].drop_duplicates())
-        missing = [  # networks the full p x seed matrix would need that were not trained
-            (m, full - deep.loc[(deep["model"] == m) & (deep["model_cache"] == "miss")].shape[0])
-            for m in ("ae_dense", "ae_conv")
+        cells = ovr[["dataset", "nominal", "contamination"]].drop_duplicates()
+        full = len(cells) * ovr["seed"].nunique()  # every p with every seed
+        runs = pd.concat([ovr, deep])
+        networks = runs.dropna(subset=["model_key"]).groupby("model")["model_key"].nunique()
+        missing = {  # networks the full p x seed matrix would need that were not trained
+            m: full - int(networks.get(m, 0))
+            for m in ("ae_h2o", "dbn", "ae_dense", "ae_conv")
             if m in trained.index
-        ]
-        hours = sum(trained[m] * n for m, n in missing) / 3600
+        }
+        hours = sum(trained[m] * n for m, n in missing.items()) / 3600
         out["train:dropped_core_hours"] = f"{hours:.1f}"
+        for m, n in missing.items():
+            out[f"train:dropped:{m}"] = str(n)
+        if "epochs_trained" in deep:
+            conv = deep[(deep["model"] == "ae_conv") & (deep["model_cache"] == "miss")]
+            epochs = conv["epochs_trained"].dropna()
+            if len(epochs):
+                out["train:conv_epochs_median"] = f"{epochs.median():g}"
+                out["train:conv_epochs_range"] = f"{epochs.min():g}-{epochs.max():g}"
     if len(curves):
         conv = table_script("convergence").table(curves)
         out["conv:last_median_max"] = f"{conv['last_median'].max():.3g}"
@@ -249,7 +260,14 @@ def values(results_dir: Path) -> dict[str, str]:
     out["runs:ovr"] = str(len(ovr))
     out["models:ovr"] = str(int((ovr["model_cache"] == "miss").sum()))
     out["classes:ovr"] = str(ovr["nominal"].nunique())
-    out["seeds:ovr"] = str(ovr["seed"].nunique())
+    seeds = ovr.groupby("contamination")["seed"].nunique()
+    out["seeds:ovr"] = str(seeds.max())  # at p = 0.1, where every comparison at one p is made
+    rates = seeds[seeds < seeds.max()]
+    out["seeds:ovr_rates"] = (
+        f"{rates.max()} seed at p = {', '.join(f'{p:g}' for p in rates.index)}"
+        if len(rates)
+        else "the same seeds at every p"
+    )
     out["ps:ovr"] = ", ".join(f"{p:g}" for p in sorted(ovr["contamination"].unique()))
     out["runs:deep"] = str(len(deep))
     frames = [t for t in (ovr, ugly, sweep, size, deep) if len(t)]

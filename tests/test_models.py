@@ -168,3 +168,36 @@ def test_trimmed_loss_ignores_a_planted_outlier():
     assert torch.allclose(module._step((x,), "train"), expected)
     with pytest.raises(ValueError, match="model.trim=1.0"):
         AutoencoderModule(net, trim=1.0)
+
+
+def test_plateau_rule_reads_relative_improvements():
+    """Stop after `patience` epochs in a row that each improved by less than min_delta of the
+    epoch before; a larger step inside the window, or too short a curve, keeps training."""
+    assert training.plateaued([1.0, 0.995, 0.99, 0.986], 3, 0.01)
+    assert not training.plateaued([1.0, 0.995, 0.95, 0.946], 3, 0.01)  # a 4.5% step in the window
+    assert not training.plateaued([1.0, 0.999, 0.998], 3, 0.01)  # 3 epochs: only 2 changes
+    assert training.plateaued([1.0, 0.5, 0.5, 0.501, 0.5], 3, 0.01)  # no change, a rise: flat
+    assert not training.plateaued([1.0, 0.999, 0.998, 0.997], 0, 0.01)  # patience 0: off
+
+
+def test_a_plateau_stops_training_before_max_epochs():
+    """On a set the net fits in a few epochs, a lax rule (stop after 1 epoch below 50%
+    improvement) ends training early, and its curve's last step meets the rule; without the
+    rule every epoch runs."""
+    x = torch.rand(64, 1, 4, 4)  # noise: the loss flattens at once
+    trainer_cfg = OmegaConf.create(
+        {"max_epochs": 20, "batch_size": 16, "val_fraction": 0.0, "accelerator": "cpu",
+         "progress_bar": False}
+    )  # fmt: skip
+    curves = {}
+    for patience in (0, 1):
+        pl.seed_everything(0, verbose=False)
+        module = models.autoencoder.AutoencoderModule(
+            DenseAE((1, 4, 4), [3]), lr=1e-2, stop_patience=patience, stop_min_delta=0.5
+        )
+        curves[patience] = [h["train/loss"] for h in training.fit(module, x, trainer_cfg, 0)]
+    assert len(curves[0]) == 20
+    assert 2 <= len(curves[1]) < 20
+    a, b = curves[1][-2:]
+    assert a - b < 0.5 * a
+    assert curves[1] == curves[0][: len(curves[1])]  # the same training, cut short

@@ -108,3 +108,9 @@ def test_only_dense_autoencoders_without_validation_are_stacked():
     assert not stacked.stackable(OmegaConf.merge(MODEL, {"arch": "conv"}), TRAINER)
     assert not stacked.stackable(OmegaConf.create({"kind": "dbn"}), TRAINER)
     assert not stacked.stackable(MODEL, OmegaConf.merge(TRAINER, {"val_fraction": 0.1}))
+
+
+def test_a_network_with_a_plateau_rule_is_not_stacked():
+    """A stack runs every network every epoch: a network that may stop early trains alone."""
+    assert not stacked.stackable(OmegaConf.merge(MODEL, {"stop_patience": 3}), TRAINER)
+    assert stacked.stackable(OmegaConf.merge(MODEL, {"stop_patience": 0}), TRAINER)

@@ -74,3 +74,18 @@ def test_a_sweep_trains_each_network_once_and_resumes(tmp_path, capsys):
     assert counts["failed"] == 4 and counts["skipped"] == 0  # nominal 99: no such class
     errors = list((tmp_path / "bad").glob("*/error.json"))
     assert len(errors) == 4 and "99" in json.loads(errors[0].read_text())["error"]
+
+
+def test_slices_run_the_union_of_narrowed_sweeps_once():
+    """ovr's two slices in the full profile: every seed at p = 0.1 and seed 0 at every p. The
+    union holds 3 + 4 - 1 rate x seed cells per (features, data set, class); the shared cell
+    has one folder and one job, named as in the whole product."""
+    args = ["profile=full", "+experiment=ovr"]
+    whole = {job.out: job for job in sweep.expand(args)}
+    union = sweep.expand_slices(args, [["dataset.contamination=0.1"], ["seed=0"]])
+    assert len(whole) == 4 * 2 * 4 * 3 * 10 and len(union) == 4 * 2 * 6 * 10
+    assert len({job.out for job in union}) == len(union)
+    assert all(job.out in whole for job in union)  # the product's folders, narrowed
+    cells = {(job.cfg.dataset.contamination, job.cfg.seed) for job in union}
+    assert cells == {(0.1, 0), (0.1, 1), (0.1, 2), (0.01, 0), (0.05, 0), (0.2, 0)}
+    assert sweep.expand_slices(args) == sweep.expand(args)  # no slice: the whole sweep

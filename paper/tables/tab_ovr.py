@@ -27,8 +27,12 @@ def mean_ci(results: pd.DataFrame, metric: str, order: list[str]) -> pd.DataFram
 
 
 def design(results: pd.DataFrame) -> str:
+    """'10 nominal classes x seeds per cell (3 at p = 0.1; 1 at p = 0.01, 0.05, 0.2) (N runs)'."""
+    seeds = results.groupby("contamination")["seed"].nunique()
+    by_count = {n: [f"{p:g}" for p, k in seeds.items() if k == n] for n in sorted(set(seeds))[::-1]}
+    per_p = "; ".join(f"{n} at p = {', '.join(ps)}" for n, ps in by_count.items())
     return (
-        f"{results['nominal'].nunique()} nominal classes x {results['seed'].nunique()} seeds per cell "
+        f"{results['nominal'].nunique()} nominal classes x seeds per cell ({per_p}) "
         f"({len(results)} runs)"
     )
 

@@ -118,6 +118,7 @@ def _run(cfg: DictConfig) -> dict:
         feature_dim=det.feature_dim_,
         model_cache=det.model_cache_,
         model_key=getattr(det, "model_key_", None),  # runs of one network share it
+        epochs_trained=len(det.curves_) or None,  # fewer than max_epochs: a plateau rule stopped it
         seconds_data=t1 - t0,
         **{f"seconds_{step}": v for step, v in det.seconds_.items()},  # train, features, detect
         torch_threads=torch.get_num_threads(),  # what the seconds were measured with

@@ -107,6 +107,18 @@ def expand(arguments: Sequence[str]) -> list[Job]:
     return jobs
 
 
+def expand_slices(arguments: Sequence[str], slices: Sequence[Sequence[str]] = ()) -> list[Job]:
+    """The union of the sweeps `run.py -m ARGUMENTS SLICE` over the slices (no slice: the sweep of
+    ARGUMENTS), each run once, in slice order. A slice narrows axes of the experiment's product,
+    e.g. `dataset.contamination=0.1` (every seed at one rate) and `seed=0` (one seed at every
+    rate): a job in two slices has the same overrides, so the same folder, and runs once."""
+    jobs: dict[Path, Job] = {}
+    for part in slices or [[]]:
+        for job in expand([*arguments, *part]):
+            jobs.setdefault(job.out, job)
+    return list(jobs.values())
+
+
 def network_groups(jobs: Sequence[Job]) -> list[list[Job]]:
     """Jobs that differ only in the scoring axes, together, in the sweep's order."""
     groups: dict[tuple[str, ...], list[Job]] = {}
@@ -139,11 +151,17 @@ def run_group(jobs: Sequence[Job]) -> list[tuple[str, dict | None, str]]:
     return results
 
 
-def run(arguments: Sequence[str], jobs: int = 2, threads: int | None = None) -> dict[str, int]:
-    """Run the sweep of `experiments/run.py -m ARGUMENTS` in `jobs` processes (`threads` torch
-    threads each; default cores // jobs); returns counts of runs done, skipped and failed."""
+def run(
+    arguments: Sequence[str],
+    jobs: int = 2,
+    threads: int | None = None,
+    slices: Sequence[Sequence[str]] = (),
+) -> dict[str, int]:
+    """Run the sweep of `experiments/run.py -m ARGUMENTS` (or the union of its `slices`,
+    `expand_slices`) in `jobs` processes (`threads` torch threads each; default cores // jobs);
+    returns counts of runs done, skipped and failed."""
     t0 = time.perf_counter()
-    todo = expand(arguments)
+    todo = expand_slices(arguments, slices)
     groups = network_groups(todo)
     threads = threads or max(1, (os.cpu_count() or 1) // jobs)
     named = [a.split("=", 1)[1] for a in arguments if a.lstrip("+").startswith("experiment=")]

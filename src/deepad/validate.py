@@ -196,5 +196,8 @@ def check(cfg: DictConfig) -> None:
     _whole(cfg, "trainer.max_epochs", 1)
     _whole(cfg, "trainer.batch_size", 1)
     _number(cfg, "trainer.val_fraction", 0.0, 0.9)
+    if cfg.model.get("stop_patience") is not None:
+        _whole(cfg, "model.stop_patience", 0)
+        _number(cfg, "model.stop_min_delta", 0.0, 1.0, "relative improvement per epoch")
     check_dataset(cfg)
     check_paths(cfg)

@@ -12,7 +12,12 @@ def build(cfg, in_shape: tuple[int, int, int]) -> pl.LightningModule:
     if cfg.kind == "autoencoder":
         net = autoencoder.build_net(cfg, in_shape)
         return autoencoder.AutoencoderModule(
-            net, lr=cfg.lr, weight_decay=cfg.weight_decay, trim=float(cfg.get("trim", 0.0))
+            net,
+            lr=cfg.lr,
+            weight_decay=cfg.weight_decay,
+            trim=float(cfg.get("trim", 0.0)),
+            stop_patience=int(cfg.get("stop_patience") or 0),
+            stop_min_delta=float(cfg.get("stop_min_delta", 0.01)),
         )
     if cfg.kind == "dbn":
         return dbn.build(cfg, in_shape)

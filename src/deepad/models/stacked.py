@@ -148,11 +148,13 @@ class StackedAEModule(pl.LightningModule):
 
 
 def stackable(model_cfg, trainer_cfg) -> bool:
-    """A dense autoencoder trained without a validation split: what this module stacks."""
+    """A dense autoencoder trained without a validation split or plateau stop (each network of a
+    stack runs every epoch): what this module stacks."""
     return (
         model_cfg.kind == "autoencoder"
         and model_cfg.arch == "dense"
         and not trainer_cfg.get("val_fraction")
+        and not model_cfg.get("stop_patience")
     )
 
 

@@ -102,6 +102,15 @@ class EpochLines(pl.Callback):
         )
 
 
+def plateaued(losses: list[float], patience: int, min_delta: float) -> bool:
+    """True when each of the last `patience` epochs lowered the loss by less than `min_delta` of
+    the epoch before: (L[t-1] - L[t]) / L[t-1] < min_delta for the last `patience` values of t."""
+    if patience < 1 or len(losses) <= patience:
+        return False
+    last = losses[-patience - 1 :]
+    return all(a - b < min_delta * abs(a) for a, b in zip(last[:-1], last[1:], strict=True))
+
+
 def drive(
     module: pl.LightningModule, loader: DataLoader, val_loader: DataLoader | None, epochs: int, cfg
 ) -> None:
@@ -136,7 +145,8 @@ def fit(module: pl.LightningModule, x: torch.Tensor, cfg, seed: int) -> list[dic
     """Train `module` on x (N, C, H, W) with the `trainer` config group; leaves it in eval mode and
     returns its per-epoch training curves (`module.history`: AE loss; DBN per layer CD error,
     pseudo-likelihood, free energy). A module that sets its own `max_epochs` / `batch_size` (the
-    DBN: epochs per layer x layers) overrides the trainer's. `progress_bar`: a bar on a terminal,
+    DBN: epochs per layer x layers) overrides the trainer's; an autoencoder with a plateau rule
+    (`model.stop_patience`, `plateaued`) may stop before max_epochs. `progress_bar`: a bar on a terminal,
     one line per epoch elsewhere."""
     pl.seed_everything(seed, workers=True, verbose=False)
     epochs = getattr(module, "max_epochs", None) or cfg.max_epochs
