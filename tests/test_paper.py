@@ -119,7 +119,11 @@ def test_ovr_table_mean_and_interval_over_classes(results, tmp_path):
     assert mean == 0.92 and 0.91 <= lo < mean < hi <= 0.93
     assert _interval(cells[1])[0] == 0.62  # AE A1
     assert _interval([c.strip() for c in rows[1].split("|")[3:-1]][0])[0] == 0.46  # AP = AUROC / 2
-    assert "3 nominal classes x 2 seeds" in md
+    assert "3 nominal classes x seeds per cell (2 at p = 0.05, 0.1)" in md
+    frame = pd.read_csv(results)  # ovr's slices: every seed at p = 0.1, seed 0 at other rates
+    frame[(frame["contamination"] == 0.1) | (frame["seed"] == 0)].to_csv(tmp_path / "s.csv")
+    _script("paper/tables/tab_ovr.py", tmp_path / "s.csv", tmp_path / "s.md")
+    assert "seeds per cell (2 at p = 0.1; 1 at p = 0.05)" in (tmp_path / "s.md").read_text()
 
 
 def test_wilcoxon_per_p_and_published_tables(results, tmp_path):
