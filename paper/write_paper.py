@@ -261,7 +261,7 @@ def values(results_dir: Path) -> dict[str, str]:
     out["models:ovr"] = str(int((ovr["model_cache"] == "miss").sum()))
     out["classes:ovr"] = str(ovr["nominal"].nunique())
     seeds = ovr.groupby("contamination")["seed"].nunique()
-    out["seeds:ovr"] = str(seeds.max())  # at p = 0.1, where every comparison at one p is made
+    out["seeds:ovr"] = str(seeds.max())  # at p = 0.1 (ovr's first slice)
     rates = seeds[seeds < seeds.max()]
     out["seeds:ovr_rates"] = (
         f"{rates.max()} seed at p = {', '.join(f'{p:g}' for p in rates.index)}"

@@ -64,32 +64,33 @@ class StackedDenseAE(nn.Module):
 
 class StackedBatches(IterableDataset):
     """One epoch of steps; step t is (x (K, B, D), mask (K, B), active (K,)). Network k's batches
-    come from its own `training.batches` loader (seeded with its seed), the loader it would train
-    on alone, taken len(loader) batches an epoch as Lightning takes them; a network with fewer
-    steps sits out the rest."""
+    are the row indices its own `training.Batches` (seeded with its seed) draws, the batches it
+    would train on alone, taken len() batches an epoch as Lightning takes them; a network with
+    fewer steps sits out the rest. Every network's images sit in one (sum N_k + 1, D) tensor whose
+    last row is zeros (the padding), so a step is one gather of K x B rows."""
 
     def __init__(self, xs: list[torch.Tensor], batch_size: int, seeds: list[int]) -> None:
-        self.loaders = [
-            training.batches(x, batch_size, True, int(s)) for x, s in zip(xs, seeds, strict=True)
+        self.samplers = [
+            training.Batches(x, batch_size, True, int(s)) for x, s in zip(xs, seeds, strict=True)
         ]
-        self.batch_size, self.dim = batch_size, int(xs[0][0].numel())
+        self.rows = torch.cat([*(x.flatten(1) for x in xs), torch.zeros(1, xs[0][0].numel())])
+        self.offsets = [0, *torch.tensor([len(x) for x in xs]).cumsum(0).tolist()[:-1]]
+        self.batch_size = batch_size
 
     def __len__(self) -> int:  # steps per epoch: the largest network's
-        return max(len(loader) for loader in self.loaders)
+        return max(len(sampler) for sampler in self.samplers)
 
     def __iter__(self):
-        k, its = len(self.loaders), [iter(loader) for loader in self.loaders]
+        k, b, pad = len(self.samplers), self.batch_size, len(self.rows) - 1
+        epoch = [sampler.indices() for sampler in self.samplers]  # [[(B,), ...] per network]
         for t in range(len(self)):
-            x = torch.zeros(k, self.batch_size, self.dim)
-            mask = torch.zeros(k, self.batch_size)
-            active = torch.zeros(k, dtype=torch.bool)
-            for i, (loader, it) in enumerate(zip(self.loaders, its, strict=True)):
-                if t < len(loader):
-                    (xb,) = next(it)  # (B, C, H, W)
-                    x[i, : len(xb)] = xb.flatten(1)
-                    mask[i, : len(xb)] = 1.0
-                    active[i] = True
-            yield x, mask, active
+            index = torch.full((k, b), pad, dtype=torch.long)  # (K, B) rows of self.rows
+            for i, batches in enumerate(epoch):
+                if t < len(batches):
+                    index[i, : len(batches[t])] = batches[t] + self.offsets[i]
+            x = self.rows.index_select(0, index.view(-1)).view(k, b, -1)  # (K, B, D)
+            mask = (index != pad).float()  # (K, B)
+            yield x, mask, mask[:, 0] > 0
 
 
 class StackedAEModule(pl.LightningModule):
@@ -127,12 +128,18 @@ class StackedAEModule(pl.LightningModule):
         self.steps += active.float()
         c1 = 1 - betas[0] ** self.steps.clamp(min=1)  # (K,) bias corrections
         c2 = (1 - betas[1] ** self.steps.clamp(min=1)).sqrt()
+        every = bool(active.all())  # the usual step: no network sits out, no masking needed
         for p, (m, v) in zip(self.net.parameters(), self.moments, strict=True):
-            on = active.view(-1, *[1] * (p.ndim - 1))  # (K, 1, 1)
+            shape = (-1, *[1] * (p.ndim - 1))  # (K, 1, 1)
             g = p.grad + wd * p if wd else p.grad
+            if every:
+                m.lerp_(g, 1 - betas[0])
+                v.mul_(betas[1]).addcmul_(g, g, value=1 - betas[1])
+                p.addcdiv_(m * (-lr / c1.view(shape)), v.sqrt().div_(c2.view(shape)).add_(eps))
+                continue
+            on = active.view(shape)
             m.copy_(torch.where(on, m.lerp(g, 1 - betas[0]), m))
             v.copy_(torch.where(on, v * betas[1] + (1 - betas[1]) * g * g, v))
-            shape = (-1, *[1] * (p.ndim - 1))
             denom = v.sqrt() / c2.view(shape) + eps
             p.copy_(torch.where(on, p - (lr / c1.view(shape)) * m / denom, p))
 

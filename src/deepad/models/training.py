@@ -46,14 +46,18 @@ class Batches(IterableDataset):
     def __len__(self) -> int:
         return -(-len(self.x) // self.batch_size)
 
-    def __iter__(self):
+    def indices(self) -> list[torch.Tensor]:
+        """One epoch's batches as row indices into x, advancing the generator: [(B,), ...]."""
         n = len(self.x)
         if self.shuffle:
             order = torch.randperm(n, generator=self.generator)
             torch.randperm(n, generator=self.generator)  # RandomSampler's draw for a 0-long tail
         else:
             order = torch.arange(n)
-        for idx in order.split(self.batch_size):
+        return list(order.split(self.batch_size))
+
+    def __iter__(self):
+        for idx in self.indices():
             rows = self.x.index_select(0, idx) if self.shuffle else self.x[idx[0] : idx[-1] + 1]
             yield (rows, idx) if self.with_index else (rows,)  # (B, C, H, W)[, (B,)]
 
