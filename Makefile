@@ -78,8 +78,13 @@ IMAGENET ?=
 export IMAGENET
 IMAGENET_EXPERIMENTS := $(if $(IMAGENET),imagenet imagenet_pretrained)
 CLUTTER := clutter_ae clutter_dbn clutter_deep clutter_pretrained  # the clutter sweep (conf/clutter_setting/)
-# longest first: make reproduce runs JOBS sweeps at once, one process each, in this order
-EXPERIMENTS := ovr_dbn ovr $(CONV) ovr_deep clutter_dbn clutter_ae detectors clutter_deep clutter_pretrained \
+# make reproduce runs JOBS sweeps at once, one process each, started in this order: the long ones
+# first; ovr_deep, ovr_dbn and ovr before detectors, which scores their networks (same cache keys).
+# detectors has no make dependency on them: GNU make starts a target whose order-only prerequisites
+# are still building only after every later target (it then ran alone, one core idle, for 10 minutes).
+# In this order every slot is taken until ovr ends, so detectors starts with their networks cached;
+# a network it reached first it would train itself, to the same bits, and the other sweep load it.
+EXPERIMENTS := ovr_deep ovr_dbn ovr $(CONV) clutter_dbn detectors clutter_ae clutter_pretrained clutter_deep \
   pretrained_size ugly_digits $(IMAGENET_EXPERIMENTS)
 PARALLEL_EXPERIMENTS := ugly_digits ovr ovr_dbn ovr_deep ovr_conv detectors clutter_ae clutter_dbn clutter_deep imagenet
 IMAGENET_TAB := $(if $(or $(IMAGENET),$(wildcard $(RESULTS)/imagenet.csv)),imagenet)
@@ -132,8 +137,6 @@ SWEEP_JOBS ?=
 RATE_SLICES := --slice dataset.contamination=0.1 --slice seed=0
 SLICES_ovr := $(RATE_SLICES)
 SLICES_ovr_dbn := $(RATE_SLICES)
-# detectors scores the networks of ovr / ovr_dbn / ovr_deep (same cache keys): after them, not beside
-$(SWEEPS)/detectors.done: | $(foreach e,ovr ovr_dbn ovr_deep,$(SWEEPS)/$(e).done)
 
 # Collect: a CSV row per run; --scores / --extremes also keep the per-image scores and the
 # good / median / ugly images of the runs a figure draws (paper/results/*_scores.csv.gz, *_extremes.npz).
