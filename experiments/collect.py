@@ -27,6 +27,7 @@ AXES = {
     "clutter_share": ("dataset", "clutter", "share"),
     "clutter_strength": ("dataset", "clutter", "strength"),
     "clutter_setting": ("clutter_setting",),
+    "method": ("method",),
     "cap": ("dataset", "cap"),
     "split": ("dataset", "split"),
     "model": ("model", "name"),

@@ -9,6 +9,7 @@
 """
 
 import importlib.util
+import json
 import re
 import sys
 from pathlib import Path
@@ -238,6 +239,56 @@ def sweep_values(sweep: pd.DataFrame) -> dict[str, str]:
     return out
 
 
+def beyond_values(results_dir: Path) -> dict[str, str]:
+    """Issue 11's methods: their means, the targets, the tests against the proposal's best score,
+    seconds per set and the settings chosen on the test split (selection.json)."""
+    out: dict[str, str] = {}
+    path, chosen = results_dir / "beyond.csv", Path(__file__).resolve().parent / "results"
+    chosen = chosen / "selection.json"
+    if not path.is_file() or not (results_dir / "ovr.csv").is_file() or not chosen.is_file():
+        return out
+    tab = table_script("beyond")
+    selection = json.loads(chosen.read_text())
+    results = tab.runs(pd.read_csv(results_dir / "ovr.csv"), pd.read_csv(path), selection)
+    keys = results.dropna(subset=["key"]).drop_duplicates("method").set_index("method")["key"]
+    name = {m: keys.get(m, m) for m in results["method"].unique()}  # table name -> method key
+    ci = stats.mean_ci(results, ["dataset"])
+    for r in ci.itertuples(index=False):
+        out[f"beyond:auroc:{r.dataset}:{name[r.method]}"] = f"{r.mean:.3f}"
+        out[f"beyond:ci:{r.dataset}:{name[r.method]}"] = f"[{r.lo:.3f}, {r.hi:.3f}]"
+    for ds in tab.DATASETS:
+        part = ci[ci["dataset"] == ds].set_index("method")["mean"]
+        if part.empty:
+            continue
+        best, goal = part.idxmax(), selection["targets"][ds]
+        out[f"beyond:best:{ds}"] = f"{best} ({part[best]:.3f})"
+        out[f"beyond:best_key:{ds}"] = str(name[best])
+        out[f"beyond:target:{ds}"] = (
+            f"met ({part[best]:.3f} >= {goal})"
+            if part[best] >= goal
+            else f"missed by {goal - part[best]:.3f} ({part[best]:.3f} against {goal})"
+        )
+        old = part[[m for m in part.index if m in tab.PROPOSAL]]
+        out[f"beyond:best_proposal:{ds}"] = f"{old.idxmax()} ({old.max():.3f})"
+    cmp = tab.paired(results)
+    for r in cmp.itertuples(index=False):
+        a, _ = r.comparison.split(" vs ")
+        ds = {v: k for k, v in tab.DATASETS.items()}[r.dataset]
+        out[f"beyond:wins:{ds}:{name[a]}"] = f"{r.wins}/{r.classes}"
+        out[f"beyond:holm:{ds}:{name[a]}"] = f"{r.p_holm:.2g}"
+        out[f"beyond:verdict:{ds}:{name[a]}"] = r.verdict
+    for m, v in tab.seconds(results, selection).items():
+        out[f"beyond:seconds:{name[m]}"] = f"{v:.1f}"
+    out["beyond:members"] = listing(selection["ensemble"]["members"])
+    out["beyond:size"] = str(selection["chosen_input_size"])
+    for m, k in selection["chosen_k"].items():
+        out[f"beyond:k:{m}"] = f"{k:g}"
+    for ds in tab.DATASETS:
+        out[f"beyond:test:{ds}"] = f"{selection['ensemble'][ds]:.3f}"
+    out["beyond:seeds:ae_trim"] = str(results.loc[results["key"] == "ae_trim", "seed"].nunique())
+    return out
+
+
 def values(results_dir: Path) -> dict[str, str]:
     """Every number the template may cite, by key."""
     ovr, ugly = load(results_dir, "ovr"), load(results_dir, "ugly_digits")
@@ -256,6 +307,7 @@ def values(results_dir: Path) -> dict[str, str]:
             if method.startswith("Isolation Forest") and ours is not None:
                 out[f"gap:{dataset}:raw pixels"] = f"{float(ours) - value:+.3f}"
     out.update(sweep_values(sweep))
+    out.update(beyond_values(results_dir))
     out["stats:resamples"] = f"{stats.RESAMPLES:,}"
     out["runs:ovr"] = str(len(ovr))
     out["models:ovr"] = str(int((ovr["model_cache"] == "miss").sum()))
@@ -270,7 +322,8 @@ def values(results_dir: Path) -> dict[str, str]:
     )
     out["ps:ovr"] = ", ".join(f"{p:g}" for p in sorted(ovr["contamination"].unique()))
     out["runs:deep"] = str(len(deep))
-    frames = [t for t in (ovr, ugly, sweep, size, deep) if len(t)]
+    beyond = load(results_dir, "beyond")
+    frames = [t for t in (ovr, ugly, sweep, size, deep, beyond) if len(t)]
     out["runs:all"] = str(sum(len(t) for t in frames))
     libraries = sorted({c for t in frames for c in t.columns if c.startswith("version_")})
     if libraries:  # "numpy 2.4.6, torch 2.13.0+cpu": every version any run was made with

@@ -44,7 +44,7 @@ def test_score_ranks_the_odd_images_first_and_a_second_call_reuses_the_runs(
     photos, tmp_path, capsys
 ):
     out, cache = tmp_path / "out", tmp_path / "cache"
-    args = [str(photos), "--out", str(out), "--cache", str(cache), *FAST]
+    args = [str(photos), "--out", str(out), "--cache", str(cache), "--features", "re,a1,a2", *FAST]
     assert cli.main(["score", *args]) == 0
     ranking = pd.read_csv(out / "ranking.csv")
     assert len(ranking) == 64 and set(ODD) < set(ranking["file"])  # broken.jpg skipped
@@ -60,6 +60,22 @@ def test_score_ranks_the_odd_images_first_and_a_second_call_reuses_the_runs(
     assert cli.main(["score", *args]) == 0  # same folder, same options: every run is reused
     assert capsys.readouterr().out.count("skipped: results for this config exist") == 3
     pd.testing.assert_frame_equal(pd.read_csv(out / "ranking.csv"), ranking)
+
+
+@pytest.mark.filterwarnings("ignore:skipping unreadable image")
+def test_score_defaults_to_the_rank_ensemble(photos, tmp_path, capsys):
+    """With no --methods / --features, deepad score ranks by the paper's best label-free method,
+    the rank ensemble (conf/method/ensemble.yaml), and finds the odd images; both options at once
+    is one clear error."""
+    args = ["score", str(photos), "--out", str(tmp_path / "out"), "--cache", str(tmp_path / "c")]
+    assert cli.main([*args, "--size", "16"]) == 0
+    ranking = pd.read_csv(tmp_path / "out" / "ranking.csv")
+    assert list(ranking["rank_ensemble"]) == list(range(1, 65))
+    assert roc_auc_score(ranking["file"].isin(ODD), ranking["score_ensemble"]) > 0.95
+    assert "most anomalous by ensemble: " in capsys.readouterr().out
+    assert cli.main([*args, "--methods", "raw_if", "--features", "re"]) == 2
+    assert "give --methods or --features, not both" in capsys.readouterr().err
+    assert cli.main([*args, "--methods", "nope"]) == 2
 
 
 @pytest.mark.filterwarnings("ignore:skipping unreadable image")

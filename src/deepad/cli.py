@@ -35,7 +35,8 @@ def _quoted(path: Path) -> str:
 
 
 def compose(folder: Path, variant: str, args: argparse.Namespace) -> DictConfig:
-    """The repository's config for one score of the folder, with the command's options."""
+    """The repository's config for one score of the folder, with the command's options: a named
+    method (conf/method/, `--methods`) or a features variant of `--model` / `--detector`."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
 
@@ -50,9 +51,11 @@ def compose(folder: Path, variant: str, args: argparse.Namespace) -> DictConfig:
         f"dataset.size={args.size}",
         f"dataset.grey={not args.rgb}",
         f"dataset.max_pixels={args.max_pixels}",
-        f"model={args.model}",
-        f"features={variant}",
-        f"detector={args.detector}",
+        *(
+            [f"+method={variant}"]
+            if args.methods
+            else [f"model={args.model}", f"features={variant}", f"detector={args.detector}"]
+        ),
         f"seed={args.seed}",
         f"paths.output_dir={_quoted(args.out.resolve() / variant)}",
         f"paths.cache={_quoted(args.cache.resolve())}",
@@ -82,10 +85,11 @@ def score(args: argparse.Namespace) -> pd.DataFrame:
         raise DataSourceError(f"{args.folder} is not a folder: give the folder of images to rank")
     writable(args.out, "--out")  # before any work: a path that cannot be written is one line
     writable(args.cache, "--cache")
-    configs = [compose(folder, variant, args) for variant in args.features]  # bad names fail here
+    names = args.methods or args.features
+    configs = [compose(folder, variant, args) for variant in names]  # bad names fail here
     ranking = None
     with sources.listed_once():  # the folder is listed once: every score ranks the same files
-        for variant, cfg in zip(args.features, configs, strict=True):
+        for variant, cfg in zip(names, configs, strict=True):
             pipeline.run(cfg)  # the first trains the network; the others load it from the cache
             scores = pd.read_csv(
                 args.out / variant / "scores.csv", usecols=["file", "score", "rank"]
@@ -94,9 +98,12 @@ def score(args: argparse.Namespace) -> pd.DataFrame:
             ranking = (
                 scores if ranking is None else ranking.merge(scores, on="file", validate="1:1")
             )
-    ranking = ranking.sort_values(f"rank_{args.features[0]}").reset_index(drop=True)
+    ranking = ranking.sort_values(f"rank_{names[0]}").reset_index(drop=True)
     write_atomic(args.out / "ranking.csv", lambda tmp: ranking.to_csv(tmp, index=False))
     return ranking
+
+
+DEFAULT_METHODS = ("ensemble",)  # the best label-free score of the paper (tab_beyond)
 
 
 class Parser(argparse.ArgumentParser):
@@ -115,6 +122,17 @@ def _choices(group: str):
         return value
 
     return pick
+
+
+def _method_list(value: str) -> list[str]:
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    known = sorted(p.stem for p in (CONF / "method").glob("*.yaml"))
+    for name in names:
+        if name not in known:
+            raise argparse.ArgumentTypeError(f"unknown method {name!r}; choose from {known}")
+    if not names:
+        raise argparse.ArgumentTypeError(f"give at least one method of {known}")
+    return names
 
 
 def _score_list(value: str) -> list[str]:
@@ -148,11 +166,17 @@ def parser() -> argparse.ArgumentParser:
             f"--{group}", default=default, type=_choices(group), help=f"conf/{group}/ name"
         )
     s.add_argument(
+        "--methods",
+        type=_method_list,
+        help="comma list of named methods (conf/method/: ensemble, raw_knn, raw_knncos, pre_knn, "
+        "ae_knn, dbn_knn, ae_trim, ae_re, raw_if); the default, ensemble, is the paper's best "
+        "label-free score (README: Beyond the proposal); the first orders ranking.csv",
+    )
+    s.add_argument(
         "--features",
-        default="re,a1,a2",
         type=_score_list,
-        help="comma list of scores: re, a1, a2, free_energy (dbn), raw (default re,a1,a2); "
-        "the first orders ranking.csv",
+        help="instead of --methods: comma list of the proposal's scores of --model / --detector: "
+        "re, a1, a2, free_energy (dbn), raw (e.g. re,a1,a2)",
     )
     s.add_argument(
         "--size", type=_at_least(1), default=28, help="images are resized to size x size"
@@ -185,6 +209,10 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as stop:  # --help (0) or a bad option (2, reported in one line)
         return int(stop.code or 0)
     args.out = args.out or Path("outputs/score") / args.folder.resolve().name
+    if args.methods and args.features:
+        print("deepad score: error: give --methods or --features, not both", file=sys.stderr)
+        return 2
+    args.methods = args.methods or ([] if args.features else list(DEFAULT_METHODS))
     t0 = time.perf_counter()
     try:
         ranking = score(args)
@@ -199,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 130
     print(f"\n{len(ranking)} images of {args.folder} scored in {time.perf_counter() - t0:.1f} s")
-    for variant in args.features:
+    for variant in args.methods or args.features:
         top = ranking.sort_values(f"rank_{variant}").head(args.top)
         print(f"most anomalous by {variant}: " + ", ".join(top["file"]))
     print(f"ranking: {args.out / 'ranking.csv'}; grids: {args.out}/<score>/grid.png")

@@ -38,7 +38,7 @@ from omegaconf import DictConfig, OmegaConf
 from deepad import detect, features, models
 from deepad.data import sources
 from deepad.models import training
-from deepad.store import code_hash, library_versions, write_atomic, write_json
+from deepad.store import code_hash, library_versions, write_atomic, write_json, write_npy
 
 # This process's networks, by key, the most recently used last; a sweep worker keeps a few.
 _FITTED: OrderedDict[str, tuple[pl.LightningModule, list[dict]]] = OrderedDict()
@@ -49,14 +49,31 @@ def compose(
     model: str, features_: str, detector: str, seed: int, overrides: Sequence[str] = ()
 ) -> DictConfig:
     """The repository's config (conf/) with these groups chosen and any Hydra overrides."""
+    choice = [f"model={model}", f"features={features_}", f"detector={detector}", f"seed={seed}"]
+    return compose_overrides([*choice, "logger=none", *overrides])
+
+
+def compose_method(name: str, seed: int, overrides: Sequence[str] = ()) -> DictConfig:
+    """The config of a named method (conf/method/NAME.yaml: its model, features and detector)."""
+    from deepad.validate import CONF
+
+    if not (CONF / "method" / f"{name}.yaml").is_file():
+        known = sorted(p.stem for p in (CONF / "method").glob("*.yaml"))
+        raise ValueError(
+            f"unknown method {name!r} (conf/method/{name}.yaml); choose one of {known}"
+        )
+    return compose_overrides([f"+method={name}", f"seed={seed}", "logger=none", *overrides])
+
+
+def compose_overrides(choice: Sequence[str]) -> DictConfig:
+    """The repository's config (conf/) with these Hydra overrides."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
     from deepad.validate import CONF
 
-    choice = [f"model={model}", f"features={features_}", f"detector={detector}", f"seed={seed}"]
-    choice += ["logger=none", *overrides]
+    choice = list(choice)
     if GlobalHydra.instance().is_initialized():  # inside a Hydra app or another compose
         return hydra_compose("config", overrides=choice)
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
@@ -101,6 +118,7 @@ def data_key(x: torch.Tensor) -> str:
     return h.hexdigest()[:16]
 
 
+SCORE_GROUPS = ("model", "features", "detector", "trainer")  # with seed and images: the scores
 SCORING_ONLY = ("a2_layers",)  # model keys that change the features, not the trained network
 
 
@@ -217,7 +235,9 @@ class Detector:
         x, self.files_ = as_images(images, self.size, self.grey)  # (N, C, H, W)
         variant = self.cfg.features.name
         t0 = time.perf_counter()
-        if features.NEEDS_MODEL.get(variant, True):
+        if variant == "ensemble":  # members fit their own networks: time goes to "features"
+            self.module_, self.curves_, self.model_key_ = None, [], None
+        elif features.NEEDS_MODEL.get(variant, True):
             self.module_, self.curves_, self.model_cache_ = self._network(x)
         else:
             self.module_, self.curves_, self.model_cache_ = None, [], "none"
@@ -228,6 +248,10 @@ class Detector:
         t2 = time.perf_counter()
         self.decision_scores_, self.scorer_ = detect.fit(feats, self.cfg.detector)  # (N,)
         self.seconds_ = {"train": t1 - t0, "features": t2 - t1, "detect": time.perf_counter() - t2}
+        if variant != "ensemble" and isinstance(self.cache, str | Path):  # for ensembles
+            path = self.scores_path(x)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_npy(path, self.decision_scores_)
         self.ties_ = detect.ties(self.decision_scores_)  # n_distinct_scores, tied_share
         if self.ties_["tied_share"] > 0.5:
             print(
@@ -240,7 +264,70 @@ class Detector:
         self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)  # (N,)
         return self
 
+    def scores_path(self, x: torch.Tensor) -> Path:
+        """Where this config's scores of these images are kept (`cache` a folder): keyed by the
+        model, features, detector and trainer configs, the seed, the images, the library
+        versions and the package's code, so an ensemble reuses a member's run, never a stale one."""
+        parts = {k: OmegaConf.to_container(self.cfg[k], resolve=True) for k in SCORE_GROUPS}
+        parts["trainer"].pop("progress_bar", None)
+        parts.update(seed=int(self.cfg.seed), libraries=library_versions(), data=data_key(x))
+        parts["code"] = code_hash()
+        blob = json.dumps(parts, sort_keys=True, default=str)
+        key = hashlib.sha256(blob.encode()).hexdigest()[:16]
+        return Path(self.cache) / "scores" / f"{self.cfg.features.name}-{key}.npy"
+
+    def _ensemble(self, x: torch.Tensor) -> np.ndarray:
+        """Rank average of the named member methods' scores of x (N,): each member's from the
+        score cache when a run of it on the same images left them there, else fit here."""
+        spec = self.cfg.features
+        self.members_: dict[str, Detector | None] = {}
+        self.member_scores_: dict[str, np.ndarray] = {}
+        hits = 0
+        for name in spec.members:
+            member = Detector.from_config(
+                compose_method(name, int(self.cfg.seed), self.inherited()), cache=self.cache
+            )
+            member.size, member.grey, member.contamination = (
+                self.size,
+                self.grey,
+                self.contamination,
+            )
+            path = member.scores_path(x) if isinstance(self.cache, str | Path) else None
+            if path is not None and path.is_file():
+                self.member_scores_[name], self.members_[name] = np.load(path), None
+                hits += 1
+            else:
+                self.member_scores_[name] = member.fit(x).decision_scores_
+                self.members_[name] = member
+        self.model_cache_ = f"members {hits}/{len(spec.members)} cached"
+        self._x = x
+        weights = None if spec.get("weights") is None else list(spec.weights)
+        return detect.rank_average(list(self.member_scores_.values()), weights)  # (N,)
+
+    def inherited(self) -> list[str]:
+        """Overrides an ensemble's members take from its run: trainer and cache settings."""
+        trainer = OmegaConf.to_container(self.cfg.trainer, resolve=True)
+        return [f"trainer.{k}={json.dumps(v)}" for k, v in trainer.items()]
+
+    def _ensemble_scorer(self, x_new: torch.Tensor) -> np.ndarray:
+        """New images' ensemble scores: each member's score placed among its scores of the fit
+        images (`detect.rank_of`); a member read from the score cache is fit again first."""
+        spec, ranks = self.cfg.features, []
+        for name, member in self.members_.items():
+            if member is None:
+                member = Detector.from_config(
+                    compose_method(name, int(self.cfg.seed), self.inherited()), cache=self.cache
+                )
+                member.size, member.grey = self.size, self.grey
+                self.members_[name] = member.fit(self._x)
+            new = member.scorer_(member._features(x_new))
+            ranks.append(detect.rank_of(self.member_scores_[name], new))
+        weights = None if spec.get("weights") is None else list(spec.weights)
+        return np.average(np.stack(ranks), axis=0, weights=weights)
+
     def _features(self, x: torch.Tensor) -> np.ndarray:
+        if self.cfg.features.name == "ensemble":
+            return self._ensemble(x)  # (N,): a score already
         net = self.module_.net if self.module_ is not None else None
         batch = self.cfg.model.get("feature_batch_size", 2048)
         show = bool(self.cfg.trainer.get("progress_bar", False)) and sys.stderr.isatty()
@@ -251,6 +338,8 @@ class Detector:
         if not hasattr(self, "scorer_"):
             raise RuntimeError("call fit(images) before decision_function(images)")
         x, _ = as_images(images, self.size, self.grey)
+        if self.cfg.features.name == "ensemble":
+            return self._ensemble_scorer(x)
         return self.scorer_(self._features(x))
 
     def predict(self, images) -> np.ndarray:

@@ -42,6 +42,16 @@ def write_text(path: Path, text: str) -> Path:
     return write_atomic(path, lambda tmp: Path(tmp).write_text(text))
 
 
+def write_npy(path: Path, array: np.ndarray) -> Path:
+    """One array as .npy, atomically (through a file object: numpy would rename a bare path)."""
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:
+            np.save(f, array)
+
+    return write_atomic(path, write)
+
+
 def write_npz(path: Path, arrays: dict) -> Path:
     """Compressed .npz, atomically (through a file object: numpy would rename a bare path)."""
 

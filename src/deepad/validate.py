@@ -199,5 +199,25 @@ def check(cfg: DictConfig) -> None:
     if cfg.model.get("stop_patience") is not None:
         _whole(cfg, "model.stop_patience", 0)
         _number(cfg, "model.stop_min_delta", 0.0, 1.0, "relative improvement per epoch")
+    check_ensemble(cfg)
     check_dataset(cfg)
     check_paths(cfg)
+
+
+def check_ensemble(cfg: DictConfig) -> None:
+    """features=ensemble: every member a method of conf/method/, one weight >= 0 per member."""
+    if cfg.features.get("name") != "ensemble":
+        return
+    members, weights = list(cfg.features.members or []), cfg.features.get("weights")
+    known = sorted(p.stem for p in (CONF / "method").glob("*.yaml"))
+    for name in members:
+        if name not in known or name == "ensemble":
+            raise ConfigError(
+                f"features.members: {name!r} is not a method; choose from conf/method/: "
+                f"{[k for k in known if k != 'ensemble']}"
+            )
+    if not members or (weights is not None and len(weights) != len(members)):
+        raise ConfigError(
+            f"features.members={members}, features.weights={weights}: give at least one member "
+            "and, if weights, one weight >= 0 per member (null = equal)"
+        )

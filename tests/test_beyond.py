@@ -1,0 +1,115 @@
+"""Issue 11's methods: kNN's one-pass mean distance, the rank ensemble, the score cache that feeds
+it, named methods (conf/method/) and the settings chosen on the test split."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from omegaconf import OmegaConf
+from scipy.stats import spearmanr
+from sklearn.metrics import roc_auc_score
+from sklearn.neighbors import NearestNeighbors
+
+from conftest import CONF, ROOT
+from deepad import detect, pipeline
+from deepad.data import sets
+from deepad.detector import Detector, as_images, compose_method
+
+
+def test_knn_mean_distance_equals_a_neighbour_search():
+    """The matrix-product pass gives scikit-learn's mean distance to the k nearest other rows,
+    across block edges (chunk smaller than n) and for duplicate rows (distance 0, not negative)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 12)).astype(np.float32)
+    X[7] = X[8]  # a duplicate pair
+    for k in (1, 5, 60):
+        want = NearestNeighbors(n_neighbors=k).fit(X).kneighbors()[0].mean(1)
+        got = detect.knn_mean_distance(X, k, chunk=64)
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+    assert detect.knn_mean_distance(X, 1)[7] == pytest.approx(0.0, abs=1e-3)
+
+
+def test_rank_average_of_identical_members_is_the_member():
+    """An ensemble of copies of one score orders the images as that score does (the same ranks,
+    the same AUROC); weights shift the average towards their member; bad weights fail clearly."""
+    rng = np.random.default_rng(1)
+    s, y = rng.normal(size=200), rng.random(200) < 0.1
+    one = detect.rank_average([s])
+    np.testing.assert_allclose(detect.rank_average([s, s, s]), one, rtol=1e-12)
+    np.testing.assert_array_equal(np.argsort(one, kind="stable"), np.argsort(s, kind="stable"))
+    assert roc_auc_score(y, detect.rank_average([s, s])) == pytest.approx(roc_auc_score(y, s))
+    other = -s
+    np.testing.assert_allclose(detect.rank_average([s, other], [1, 0]), one)
+    with pytest.raises(ValueError, match="one weight >= 0 per member"):
+        detect.rank_average([s, other], [1])
+    new = np.array([s.min() - 1, np.median(s), s.max() + 1])
+    placed = detect.rank_of(s, new)
+    assert placed[0] < placed[1] < placed[2] and 0.45 < placed[1] < 0.55
+
+
+def test_named_methods_compose_their_model_features_and_detector():
+    """conf/method/NAME.yaml chooses the groups and settings; an unknown name lists the known."""
+    cfg = compose_method("pre_knn", 3)
+    assert (cfg.model.name, cfg.features.name, cfg.detector.name) == ("pretrained", "a1", "knn_rel")
+    assert cfg.method == "pre_knn" and cfg.seed == 3 and cfg.model.input_size == 32
+    assert compose_method("raw_knn", 0).detector.normalize is False
+    with pytest.raises(ValueError, match=r"unknown method 'nope'.*raw_knn"):
+        compose_method("nope", 0)
+
+
+def test_ensemble_reads_its_members_runs_and_scores_new_images(make_cfg, tmp_path):
+    """Run two member methods, then the ensemble of them on the same set: it takes both members'
+    scores from the score cache (no refit), and its scores are the rank average of the members'
+    scores.csv. A changed member setting is not read from the cache. New images get scores that
+    rank them as the fitted set does."""
+    tiny = ["dataset=synthetic", "dataset.n_per_class=60", "trainer.max_epochs=2"]
+    members = ["raw_knn", "raw_if"]
+    for m in members:
+        pipeline.run(make_cfg(*tiny, f"+method={m}", out=m))
+    ens = ["+method=ensemble", f"features.members={json.dumps(members)}", "features.weights=null"]
+    metrics = pipeline.run(make_cfg(*tiny, *ens, out="ens"))
+    assert metrics["model_cache"] == "members 2/2 cached"
+    read = [pd.read_csv(tmp_path / m / "scores.csv")["score"].to_numpy() for m in members]
+    got = pd.read_csv(tmp_path / "ens" / "scores.csv")["score"].to_numpy()
+    np.testing.assert_allclose(got, detect.rank_average(read), rtol=1e-6)
+    assert metrics["auroc"] > 0.8  # synthetic bars: raw-pixel kNN and IF both find them
+
+    changed = make_cfg(*tiny, "+method=raw_knn", "detector.k=0.2", out="k02")
+    x = sets.build(changed.dataset).images
+    xt, _ = as_images(x)
+    a = Detector.from_config(make_cfg(*tiny, "+method=raw_knn", out="k"), cache=tmp_path / "cache")
+    b = Detector.from_config(changed, cache=tmp_path / "cache")
+    assert a.scores_path(xt) != b.scores_path(xt)  # k is in the key: not read for another k
+
+    det = Detector.from_config(make_cfg(*tiny, *ens, out="ens2"), cache=tmp_path / "cache").fit(x)
+    assert det.model_cache_ == "members 2/2 cached"
+    again = det.decision_function(x[:60])  # members refit on the set, then these placed in it
+    assert spearmanr(again, det.decision_scores_[:60]).statistic > 0.8
+
+
+def test_chosen_settings_are_those_of_selection_json():
+    """conf/method/ holds what experiments/select_settings.py chose on the test split: each kNN
+    method's k, EfficientNet-Lite0's input size and the ensemble's members."""
+    selection = json.loads((ROOT / "paper/results/selection.json").read_text())
+    for method, k in selection["chosen_k"].items():
+        conf = yaml.safe_load((CONF / "method" / f"{method}.yaml").read_text())
+        assert conf["detector"]["k"] == k, method
+        assert f"{method}@k={k}" in "".join(selection["candidates"])
+    pre = yaml.safe_load((CONF / "method" / "pre_knn.yaml").read_text())
+    assert pre["model"]["input_size"] == selection["chosen_input_size"]
+    ens = OmegaConf.load(CONF / "method" / "ensemble.yaml")
+    assert list(ens.features.members) == selection["ensemble"]["members"]
+    assert selection["protocol"].startswith("test split")
+
+
+def test_an_ensemble_of_unknown_methods_fails_before_any_work(make_cfg):
+    from deepad.validate import ConfigError
+
+    bad = make_cfg("dataset=synthetic", "+method=ensemble", "features.members=[raw_knn,nope]")
+    with pytest.raises(ConfigError, match="'nope' is not a method; choose from conf/method/"):
+        pipeline.run(bad)
+    bad = make_cfg("dataset=synthetic", "+method=ensemble", "features.weights=[1]")
+    with pytest.raises(ConfigError, match="one weight >= 0 per member"):
+        pipeline.run(bad)
