@@ -76,9 +76,9 @@ def table(results: pd.DataFrame, selection: dict) -> pd.DataFrame:
     ci = stats.mean_ci(results, ["dataset"])
     ci["cell"] = [stats.cell(*r) for r in ci[["mean", "lo", "hi"]].itertuples(index=False)]
     wide = ci.pivot(index="method", columns="dataset", values="cell")
-    wide = wide.reindex(columns=list(DATASETS)).rename(columns=DATASETS)
+    wide = wide.reindex(columns=list(DATASETS)).rename(columns=DATASETS).fillna("")
     seeds = results.groupby("method")["seed"].nunique().rename("seeds")
-    order = PROPOSAL + [m for m in dict.fromkeys(results.loc[results["new"], "method"])]
+    order = PROPOSAL + [name(m, selection) for m in NAMES]
     tab = pd.concat([wide, seeds, seconds(results, selection).rename("s / set")], axis=1)
     tab = tab.reindex([m for m in order if m in tab.index])
     test = {}
@@ -160,8 +160,9 @@ def main() -> None:
     tab = table(results, selection)
     md = (
         f"Beyond the proposal: contaminated one-vs-rest, p = {P}, train split, mean AUROC over the "
-        f"10 classes [{stats.UNCERTAINTY}]; test split (selection): the mean AUROC over the 10 "
-        "test-split sets, seed 0, MNIST / Fashion-MNIST, at which the settings were chosen "
+        f"{results['nominal'].nunique()} classes [{stats.UNCERTAINTY}]; test split (selection): "
+        "the mean AUROC over the 10 test-split sets, seed 0, MNIST / Fashion-MNIST, at which the "
+        "settings were chosen "
         "(experiments/select_settings.py); s / set: median seconds per set on one thread (the "
         f"ensemble: with its members'); published: quoted, no interval (commit {commit})\n\n"
         f"{tab.to_markdown(index=False)}\n\n**Targets (issue 11)**\n\n{targets(results, selection)}\n"
