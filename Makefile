@@ -85,9 +85,11 @@ CLUTTER := clutter_ae clutter_dbn clutter_deep clutter_pretrained  # the clutter
 # In this order every slot is taken until ovr ends, so detectors starts with their networks cached;
 # a network it reached first it would train itself, to the same bits, and the other sweep load it.
 # beyond (issue 11) follows ovr: its kNN on the AE's and the DBN's A1 scores their networks too.
-# pretrained_size before clutter_deep and ugly_digits: no long sweep left alone at the end.
+# The tail: at d2f589e pretrained_size (184 s) ran before clutter_deep (349 s), which then ran alone
+# for 4.5 minutes; in this order the two slots end within a minute of each other (by the sweep
+# seconds measured there).
 EXPERIMENTS := ovr_deep ovr_dbn ovr beyond $(CONV) clutter_dbn detectors clutter_ae clutter_pretrained \
-  pretrained_size clutter_deep ugly_digits $(IMAGENET_EXPERIMENTS)
+  clutter_deep pretrained_size ugly_digits $(IMAGENET_EXPERIMENTS)
 PARALLEL_EXPERIMENTS := ugly_digits ovr ovr_dbn ovr_deep ovr_conv detectors beyond clutter_ae clutter_dbn clutter_deep imagenet
 IMAGENET_TAB := $(if $(or $(IMAGENET),$(wildcard $(RESULTS)/imagenet.csv)),imagenet)
 TABS := $(foreach t,ovr wilcoxon seed_spread published deep detectors beyond convergence ugly_digits clutter clutter_verdict pretrained_size $(IMAGENET_TAB),$(TABLES)/$(t).md)

@@ -10,6 +10,7 @@
 
 import importlib.util
 import json
+import math
 import re
 import sys
 from pathlib import Path
@@ -268,6 +269,13 @@ def beyond_values(results_dir: Path) -> dict[str, str]:
             if part[best] >= goal
             else f"missed by {goal - part[best]:.3f} ({part[best]:.3f} against {goal})"
         )
+        cited = {m: v[list(tab.DATASETS).index(ds)] for m, v in tab.PUBLISHED.items()}
+        top = max(cited, key=cited.get)
+        gap = part[best] - cited[top]
+        out[f"beyond:vs_published:{ds}"] = (
+            f"{abs(gap):.3f} {'above' if gap > 0 else 'below'} the best published number for "
+            f"this protocol ({top} {cited[top]:.3f})"
+        )
         old = part[[m for m in part.index if m in tab.PROPOSAL]]
         out[f"beyond:best_proposal:{ds}"] = f"{old.idxmax()} ({old.max():.3f})"
     cmp = tab.paired(results)
@@ -280,6 +288,8 @@ def beyond_values(results_dir: Path) -> dict[str, str]:
     for m, v in tab.seconds(results, selection).items():
         out[f"beyond:seconds:{name[m]}"] = f"{v:.1f}"
     out["beyond:members"] = listing(selection["ensemble"]["members"])
+    n = len(selection["chosen_k"]) + sum("@" not in c for c in selection["candidates"])
+    out["beyond:subsets"] = str(sum(math.comb(n, r) for r in (2, 3, 4)))  # select_settings's
     out["beyond:size"] = str(selection["chosen_input_size"])
     for m, k in selection["chosen_k"].items():
         out[f"beyond:k:{m}"] = f"{k:g}"
