@@ -67,7 +67,7 @@ def run_py(cwd, *overrides, env=None):
 def test_score_from_inside_the_folder_never_scores_its_own_output(tmp_path, monkeypatch, capsys):
     folder = blobs_folder(tmp_path / "photos")
     monkeypatch.chdir(folder)  # default --out outputs/score/photos and --cache cache: inside FOLDER
-    assert cli.main(["score", ".", *FAST]) == 0
+    assert cli.main(["score", ".", "--features", "re,a1,a2", *FAST]) == 0
     for variant in ("re", "a1", "a2"):
         metrics = json.loads(
             (folder / "outputs/score/photos" / variant / "metrics.json").read_text()
@@ -75,7 +75,7 @@ def test_score_from_inside_the_folder_never_scores_its_own_output(tmp_path, monk
         assert metrics["n"] == 40  # not 41, 42: no grid.png of an earlier score read back
         assert metrics["model_cache"] == ("miss" if variant == "re" else "hit")  # trained once
     capsys.readouterr()
-    assert cli.main(["score", ".", *FAST]) == 0  # again: same files, every run reused
+    assert cli.main(["score", ".", "--features", "re,a1,a2", *FAST]) == 0  # again: all reused
     assert capsys.readouterr().out.count("skipped: results for this config exist") == 3
     ranking = pd.read_csv(folder / "outputs/score/photos/ranking.csv")
     assert len(ranking) == 40 and ranking["file"].str.startswith("img_").all()
@@ -329,7 +329,17 @@ def test_ctrl_c_during_training_exits_130_in_one_line_and_keeps_nothing_partial(
 ):
     folder = blobs_folder(tmp_path / "photos", n=20)
     out, cache = tmp_path / "out", tmp_path / "cache"
-    argv = ["score", str(folder), "--out", str(out), "--cache", str(cache), *FAST]
+    argv = [
+        "score",
+        str(folder),
+        "--out",
+        str(out),
+        "--cache",
+        str(cache),
+        "--features",
+        "re",
+        *FAST,
+    ]
     step = autoencoder.AutoencoderModule.training_step
 
     def interrupted(self, batch, batch_idx):
