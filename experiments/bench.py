@@ -6,7 +6,11 @@
    one batched network); and a peer library's autoencoder of the same shape (PyOD's AutoEncoder:
    hidden [50], tanh, no batch norm, no dropout, no weight decay). Samples/s counts networks x
    images x epochs. Targets (issue 14): Lightning >= 0.9 x bare; stacked >= 3 x the peer.
-2. One whole MNIST run (nominal 0 of the train split, ~6.6k images), split into data / train /
+   The same on one thread (`make reproduce` runs each sweep on one), bare loop and stacked.
+2. Where a training step's time goes (torch's profiler, one thread): the share of the matrix
+   products (`mm` / `addmm`) and of Adam in the bare loop, the matmuls' GFLOP/s, and the share of
+   `addmm` in a DBN fit.
+3. One whole MNIST run (nominal 0 of the train split, ~6.6k images), split into data / train /
    features / detect seconds, for the AE and the DBN. Target: <= 15 s on the 2-core CPU machine.
 """
 
@@ -73,7 +77,12 @@ def peer(x: torch.Tensor, epochs: int, batch_size: int, lr: float) -> float:
     return time.perf_counter() - t
 
 
-def throughput(epochs: int, data_root: str, k: int) -> dict[str, float]:
+def throughput(
+    epochs: int,
+    data_root: str,
+    k: int,
+    paths: tuple[str, ...] = ("bare", "lightning", "stacked", "peer"),
+) -> dict[str, float]:
     """Best of three, interleaved: training samples/s of each path."""
     cfg = config("trainer.progress_bar=false", f"trainer.max_epochs={epochs}")
     xs = class_sets(data_root, k)
@@ -85,7 +94,7 @@ def throughput(epochs: int, data_root: str, k: int) -> dict[str, float]:
         return models.build(cfg.model, tuple(x.shape[1:]))
 
     for _ in range(3):
-        for name in ("bare", "lightning", "stacked", "peer"):
+        for name in paths:
             t = time.perf_counter()
             if name == "bare":
                 bare_loop(net(0).net, x, epochs, bs, lr, 0)
@@ -98,6 +107,38 @@ def throughput(epochs: int, data_root: str, k: int) -> dict[str, float]:
             samples = epochs * (sum(len(s) for s in xs) if name == "stacked" else len(x))
             rates[name] = max(rates.get(name, 0.0), samples / seconds)
     return rates
+
+
+def profile(data_root: str, epochs: int = 2) -> dict[str, float]:
+    """Shares of self CPU time (one thread) by operator: matmuls and Adam in the bare AE loop,
+    `addmm` in a DBN fit; and the AE matmuls' rate (3 matmul passes of 2 x 784 x 50 x 2 FLOPs a
+    sample: forward, and the two products of the backward pass)."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    cfg = config("trainer.progress_bar=false", f"trainer.max_epochs={epochs}", "model=ae_h2o")
+    x = class_sets(data_root, 1)[0]
+    pl.seed_everything(0, verbose=False)
+    net = models.build(cfg.model, tuple(x.shape[1:])).net
+    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+        bare_loop(net, x, epochs, int(cfg.trainer.batch_size), float(cfg.model.lr), 0)
+    ops = {e.key: e.self_cpu_time_total for e in prof.key_averages()}  # microseconds
+    total = sum(ops.values())
+    mm = sum(v for k, v in ops.items() if k in ("aten::mm", "aten::addmm"))
+    adam = sum(v for k, v in ops.items() if k.startswith("aten::_foreach") or "Adam" in k)
+    flops = 3 * 2 * 2 * 784 * 50 * len(x) * epochs
+    dbn_cfg = config("trainer.progress_bar=false", "model=dbn", "model.epochs_per_layer=2")
+    pl.seed_everything(0, verbose=False)
+    dbn = models.build(dbn_cfg.model, tuple(x.shape[1:]))
+    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+        training.fit(dbn, x, dbn_cfg.trainer, 0)
+    dops = {e.key: e.self_cpu_time_total for e in prof.key_averages()}
+    return {
+        "mm_share": mm / total,
+        "adam_share": adam / total,
+        "gflops": flops / (mm * 1e-6) / 1e9,
+        "dbn_addmm_share": dops.get("aten::addmm", 0.0) / sum(dops.values()),
+    }
 
 
 def whole_run(data_root: str, model: str = "ae_h2o") -> dict:
@@ -145,6 +186,20 @@ def main() -> None:
         f"stacked / peer {r['stacked'] / r['peer']:.2f} (target >= 3)  "
         f"lightning / peer {r['lightning'] / r['peer']:.2f}"
     )
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    one = throughput(args.epochs, args.data, args.stack, paths=("bare", "stacked"))
+    print(
+        f"one thread: bare loop {one['bare']:,.0f}  stacked x{args.stack} {one['stacked']:,.0f} "
+        f"(stacked / bare {one['stacked'] / one['bare']:.2f})"
+    )
+    prof = profile(args.data)
+    print(
+        f"profile, one thread: bare AE loop {prof['mm_share']:.0%} mm/addmm at "
+        f"{prof['gflops']:.0f} GFLOP/s, Adam {prof['adam_share']:.0%}; DBN fit "
+        f"{prof['dbn_addmm_share']:.0%} addmm"
+    )
+    torch.set_num_threads(threads)
     for model in ("ae_h2o", "dbn"):
         report(model, whole_run(args.data, model))
 
