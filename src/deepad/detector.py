@@ -248,7 +248,8 @@ class Detector:
         t2 = time.perf_counter()
         self.decision_scores_, self.scorer_ = detect.fit(feats, self.cfg.detector)  # (N,)
         self.seconds_ = {"train": t1 - t0, "features": t2 - t1, "detect": time.perf_counter() - t2}
-        if variant != "ensemble" and isinstance(self.cache, str | Path):  # for ensembles
+        named = self.cfg.get("method") not in (None, "ensemble")  # a possible ensemble member
+        if named and isinstance(self.cache, str | Path):  # kept for ensembles, with the network
             path = self.scores_path(x)
             path.parent.mkdir(parents=True, exist_ok=True)
             write_npy(path, self.decision_scores_)
