@@ -285,14 +285,7 @@ class Detector:
         self.member_scores_: dict[str, np.ndarray] = {}
         hits = 0
         for name in spec.members:
-            member = Detector.from_config(
-                compose_method(name, int(self.cfg.seed), self.inherited()), cache=self.cache
-            )
-            member.size, member.grey, member.contamination = (
-                self.size,
-                self.grey,
-                self.contamination,
-            )
+            member = self._member(name)
             path = member.scores_path(x) if isinstance(self.cache, str | Path) else None
             if path is not None and path.is_file():
                 self.member_scores_[name], self.members_[name] = np.load(path), None
@@ -305,8 +298,15 @@ class Detector:
         weights = None if spec.get("weights") is None else list(spec.weights)
         return detect.rank_average(list(self.member_scores_.values()), weights)  # (N,)
 
+    def _member(self, name: str) -> Detector:
+        """An ensemble member: the named method with this run's seed, trainer, cache and input."""
+        cfg = compose_method(name, int(self.cfg.seed), self.inherited())
+        member = Detector.from_config(cfg, cache=self.cache)
+        member.size, member.grey, member.contamination = self.size, self.grey, self.contamination
+        return member
+
     def inherited(self) -> list[str]:
-        """Overrides an ensemble's members take from its run: trainer and cache settings."""
+        """Overrides an ensemble's members take from its run: its trainer settings."""
         trainer = OmegaConf.to_container(self.cfg.trainer, resolve=True)
         return [f"trainer.{k}={json.dumps(v)}" for k, v in trainer.items()]
 
@@ -315,12 +315,8 @@ class Detector:
         images (`detect.rank_of`); a member read from the score cache is fit again first."""
         spec, ranks = self.cfg.features, []
         for name, member in self.members_.items():
-            if member is None:
-                member = Detector.from_config(
-                    compose_method(name, int(self.cfg.seed), self.inherited()), cache=self.cache
-                )
-                member.size, member.grey = self.size, self.grey
-                self.members_[name] = member.fit(self._x)
+            if member is None:  # its scores came from the cache: fit it now
+                member = self.members_[name] = self._member(name).fit(self._x)
             new = member.scorer_(member._features(x_new))
             ranks.append(detect.rank_of(self.member_scores_[name], new))
         weights = None if spec.get("weights") is None else list(spec.weights)
