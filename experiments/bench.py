@@ -62,11 +62,9 @@ def class_sets(data_root: str, k: int) -> list[torch.Tensor]:
 
 
 def peer(x: torch.Tensor, epochs: int, batch_size: int, lr: float) -> float:
-    """PyOD's AutoEncoder of the same network, epochs and batch: seconds to fit (None: no PyOD)."""
-    try:
-        from pyod.models.auto_encoder import AutoEncoder
-    except ImportError:
-        return float("nan")
+    """PyOD's AutoEncoder of the same network, epochs and batch: seconds to fit."""
+    from pyod.models.auto_encoder import AutoEncoder
+
     model = AutoEncoder(
         hidden_neuron_list=[50], hidden_activation_name="tanh", batch_norm=False,
         dropout_rate=0.0, epoch_num=epochs, batch_size=batch_size, lr=lr, preprocessing=False,

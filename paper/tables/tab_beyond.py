@@ -6,9 +6,11 @@ issue 11's targets (MNIST 0.97, Fashion-MNIST 0.94) and the classes that hold th
 below them, and each new method against the best proposal score, paired over classes (Wilcoxon,
 Holm over the table's tests).
 
-`python paper/tables/tab_beyond.py OVR.csv BEYOND.csv SELECTION.json OUT.md [README.md]`; reads only
-these files. The ensemble's seconds are its own plus its members' (it reads their scores from the
-score cache when their runs came first).
+`python paper/tables/tab_beyond.py OVR.csv BEYOND.csv SELECTION.json [PEERS.csv] OUT.md [README.md]`;
+reads only these files. PEERS.csv (`make peers`, not part of reproduce): PyOD's detectors with their
+defaults on the same sets, shown beside ours on the sets both ran, and the best new method against
+each, paired over classes. The ensemble's seconds are its own plus its members' (it reads their
+scores from the score cache when their runs came first).
 """
 
 import importlib.util
@@ -45,6 +47,15 @@ NAMES = {  # conf/method/<name>.yaml -> the table's name ({k}: the chosen share 
     "ae_trim": "AE RE, trimmed loss (10%)",
     "ensemble": "rank ensemble: {members}",
 }
+PEERS = {  # conf/method/pyod_<name>.yaml -> the table's name
+    "pyod_iforest": "PyOD IForest",
+    "pyod_knn": "PyOD KNN",
+    "pyod_pca": "PyOD PCA",
+    "pyod_ecod": "PyOD ECOD",
+    "pyod_ae": "PyOD AutoEncoder",
+    "pyod_dif": "PyOD DIF",
+    "pyod_deepsvdd": "PyOD DeepSVDD",
+}
 PROPOSAL = [
     "AE RE",
     "AE A1",
@@ -58,20 +69,33 @@ PROPOSAL = [
 
 
 def name(method: str, selection: dict) -> str:
+    if method in PEERS:
+        return f"{PEERS[method]} (peer, defaults)"
     members = " + ".join(selection["ensemble"]["members"])
     k = selection["chosen_k"].get(method)
     return NAMES[method].format(k=k, size=selection["chosen_input_size"], members=members)
 
 
-def runs(ovr: pd.DataFrame, beyond: pd.DataFrame, selection: dict) -> pd.DataFrame:
-    """The proposal's runs at P (ovr.csv, named as everywhere) and the new methods' (beyond.csv,
-    named by conf/method/), with a `method` column and `new` (True for issue 11's)."""
+def runs(
+    ovr: pd.DataFrame, beyond: pd.DataFrame, selection: dict, peers: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The proposal's runs at P (ovr.csv, named as everywhere), the new methods' (beyond.csv, named
+    by conf/method/) and the peers' on beyond's sets (peers.csv, if given), with a `method` column,
+    `new` (True for issue 11's) and `peer` (True for PyOD's)."""
     old, _ = with_methods(ovr[ovr["contamination"] == P])
-    old = old[old["method"].isin(PROPOSAL)].assign(new=False)
-    new = beyond[(beyond["contamination"] == P) & (beyond["status"].fillna("ok") == "ok")].copy()
-    new["key"] = new["method"]
-    new["method"] = [name(m, selection) for m in new["method"]]
-    return pd.concat([old, new.assign(new=True)], ignore_index=True)
+    old = old[old["method"].isin(PROPOSAL)].assign(new=False, peer=False)
+    parts = [old]
+    for frame, new in ((beyond, True), (peers, False)):
+        if frame is None:
+            continue
+        runs = frame[(frame["contamination"] == P) & (frame["status"].fillna("ok") == "ok")].copy()
+        runs["key"] = runs["method"]
+        runs["method"] = [name(m, selection) for m in runs["method"]]
+        parts.append(runs.assign(new=new, peer=not new))
+    results = pd.concat(parts, ignore_index=True)
+    ours = set(zip(beyond["dataset"], beyond["nominal"].astype(str), strict=True))
+    sets = zip(results["dataset"], results["nominal"].astype(str), strict=True)
+    return results[[s in ours for s in sets]].reset_index(drop=True)  # the sets beyond ran
 
 
 def seconds(results: pd.DataFrame, selection: dict) -> pd.Series:
@@ -90,7 +114,7 @@ def table(results: pd.DataFrame, selection: dict) -> pd.DataFrame:
     wide = ci.pivot(index="method", columns="dataset", values="cell")
     wide = wide.reindex(columns=list(DATASETS)).rename(columns=DATASETS).fillna("")
     seeds = results.groupby("method")["seed"].nunique().rename("seeds")
-    order = PROPOSAL + [name(m, selection) for m in NAMES]
+    order = PROPOSAL + [name(m, selection) for m in [*NAMES, *PEERS]]
     tab = pd.concat([wide, seeds, seconds(results, selection).rename("s / set")], axis=1)
     tab = tab.reindex([m for m in order if m in tab.index])
     test = {}
@@ -142,7 +166,8 @@ def targets(results: pd.DataFrame, selection: dict) -> str:
 
 
 def paired(results: pd.DataFrame) -> pd.DataFrame:
-    """Each new method against the proposal's best score on each data set, paired over classes."""
+    """Each new method against the proposal's best score on each data set, and the best new method
+    against each peer, paired over classes (seeds averaged), Holm over all of them."""
     means = stats.class_means(results, ["dataset"])
     rows = []
     for ds in DATASETS:
@@ -153,6 +178,11 @@ def paired(results: pd.DataFrame) -> pd.DataFrame:
         sub = results[results["dataset"] == ds]
         new = sub.loc[sub["new"], "method"].unique()
         rows.append(stats.compare(sub, [(m, best) for m in new], ["dataset"]))
+        peers = sub.loc[sub["peer"], "method"].unique()
+        if len(peers):
+            top = means[(means["dataset"] == ds) & means["method"].isin(new)]
+            top = top.groupby("method")["auroc"].mean().idxmax()
+            rows.append(stats.compare(sub, [(top, m) for m in peers], ["dataset"]))
     cmp = pd.concat(rows, ignore_index=True)
     cmp["p_holm"] = stats.holm(cmp["p_value"])  # one family: the whole table
     cmp["verdict"] = [stats.verdict(r) for _, r in cmp.iterrows()]
@@ -164,11 +194,16 @@ def paired(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def main() -> None:
-    ovr, beyond = pd.read_csv(sys.argv[1]), pd.read_csv(sys.argv[2])
-    selection = json.loads(Path(sys.argv[3]).read_text())
-    out = Path(sys.argv[4])
-    results = runs(ovr, beyond, selection)
-    commit = ", ".join(sorted(beyond["git_commit"].dropna().astype(str).unique()))
+    args = sys.argv[1:]
+    ovr, beyond = pd.read_csv(args[0]), pd.read_csv(args[1])
+    selection = json.loads(Path(args[2]).read_text())
+    peers = pd.read_csv(args.pop(3)) if args[3].endswith(".csv") else None
+    out, readme = Path(args[3]), args[4:]
+    results = runs(ovr, beyond, selection, peers)
+    commits = (
+        pd.concat([beyond, peers])["git_commit"] if peers is not None else beyond["git_commit"]
+    )
+    commit = ", ".join(sorted(commits.dropna().astype(str).unique()))
     tab = table(results, selection)
     md = (
         f"Beyond the proposal: contaminated one-vs-rest, p = {P}, train split, mean AUROC over the "
@@ -176,20 +211,23 @@ def main() -> None:
         "the mean AUROC over the 10 test-split sets, seed 0, MNIST / Fashion-MNIST, at which the "
         "settings were chosen "
         "(experiments/select_settings.py); s / set: median seconds per set on one thread (the "
-        f"ensemble: with its members'); published: quoted, no interval (commit {commit})\n\n"
+        "ensemble: with its members'); peer: PyOD's detector with the library's defaults, seeded, "
+        "on raw pixels, the same sets (make peers; seeds: how many ran); published: quoted, no "
+        f"interval (commit {commit})\n\n"
         f"{tab.to_markdown(index=False)}\n\n**Targets (issue 11)**\n\n{targets(results, selection)}\n"
     )
     cmp = paired(results)
     md += (
-        "\n**Each new method against the proposal's best score** (paired over the "
+        "\n**Each new method against the proposal's best score"
+        f"{', and the best new method against each peer' if peers is not None else ''}** (paired over the "
         f"{results['nominal'].nunique()} classes, seeds "
         "averaged; median difference with its 95% bootstrap interval; two-sided Wilcoxon p, Holm "
         f"over the table's {len(cmp)} tests)\n\n{cmp.to_markdown(index=False)}\n"
     )
     write_text(out, md)
     write_text(out.with_suffix(".tex"), tab.to_latex(index=False))
-    if len(sys.argv) > 5:
-        write_between_markers(Path(sys.argv[5]), "results:beyond", md)
+    if readme:
+        write_between_markers(Path(readme[0]), "results:beyond", md)
 
 
 if __name__ == "__main__":

@@ -156,6 +156,41 @@ def ocsvm(X: np.ndarray, nu: float = 0.1, gamma="scale") -> tuple[np.ndarray, Sc
     return -svm.decision_function(X), lambda new: -svm.decision_function(new)
 
 
+PYOD = {  # PyOD class -> its module: the peers of issue 11 (Zhao, Nasrullah & Li, JMLR 2019)
+    "IForest": "iforest",
+    "KNN": "knn",
+    "PCA": "pca",
+    "ECOD": "ecod",
+    "AutoEncoder": "auto_encoder",
+    "DIF": "dif",
+    "DeepSVDD": "deep_svdd",
+}
+
+
+def pyod(X: np.ndarray, model: str, random_state: int = 0) -> tuple[np.ndarray, Scorer]:
+    """A PyOD detector with the library's defaults, seeded, fit on X (N, d): its training scores
+    `decision_scores_` (N,) and `decision_function` for new rows. The library's own choices stand
+    (its AutoEncoder's and DeepSVDD's epochs, DIF's ensemble, KNN's k = 5): a peer run as its users
+    run it. Models: Liu et al. 2008 (IForest), Ramaswamy et al. 2000 (KNN), Shyu et al. 2003 (PCA),
+    Li et al. 2022 (ECOD), Aggarwal 2017 (AutoEncoder), Xu et al. 2023 (DIF), Ruff et al. 2018
+    (DeepSVDD)."""
+    if model not in PYOD:
+        raise ValueError(
+            f"unknown PyOD model {model!r} (detector.model); choose one of {list(PYOD)}"
+        )
+    import importlib
+    import inspect
+
+    cls = getattr(importlib.import_module(f"pyod.models.{PYOD[model]}"), model)
+    accepts = inspect.signature(cls).parameters
+    kwargs = {"random_state": int(random_state)} if "random_state" in accepts else {}
+    kwargs |= {"verbose": 0} if "verbose" in accepts else {}
+    kwargs |= {"n_features": X.shape[1]} if "n_features" in accepts else {}  # DeepSVDD's input
+    kwargs |= {"device": "cpu"} if "device" in accepts else {}
+    detector = cls(**kwargs).fit(X)
+    return np.asarray(detector.decision_scores_, dtype=np.float64), detector.decision_function
+
+
 def fit(features: np.ndarray, cfg) -> tuple[np.ndarray, Scorer]:
     """Fit the detector `cfg.name` on features (N, d): their scores (N,) and a scorer of new rows.
     A 1-D feature (N,) is a score already. Higher = more anomalous."""
@@ -170,9 +205,11 @@ def fit(features: np.ndarray, cfg) -> tuple[np.ndarray, Scorer]:
         scores, scorer = lof(X, cfg.k)
     elif cfg.name == "ocsvm":
         scores, scorer = ocsvm(X, cfg.nu, cfg.gamma)
+    elif cfg.name == "pyod":
+        scores, scorer = pyod(X, cfg.model, cfg.random_state)
     else:
         raise ValueError(
-            f"unknown detector {cfg.name!r}; choose iforest, knn, knn_rel, lof or ocsvm"
+            f"unknown detector {cfg.name!r}; choose iforest, knn, knn_rel, lof, ocsvm or pyod"
         )
     return scores, lambda new: scorer(new.astype(np.float32))
 

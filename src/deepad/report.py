@@ -41,6 +41,7 @@ DETECTOR_NAMES = {
     "knn_rel": "kNN (k relative to n, cosine)",
     "lof": "LOF",
     "ocsvm": "OCSVM",
+    "pyod": "PyOD",
 }
 
 
