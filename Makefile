@@ -216,10 +216,10 @@ $(PAPER)/paper.md: paper/write_paper.py paper/paper.in.md $(TABS) $(FIGS)
 select: data ## choose k, input size and ensemble members on the test split -> paper/results/selection.json
 	$(PY) experiments/select_settings.py paper/results/selection.json
 
-# PyOD's detectors with their defaults on beyond's sets (issue 11's peers). Not part of reproduce: they
-# cost about 21 minutes on 2 cores (slices above), which the hour does not hold. The table of beyond
-# reads $(RESULTS)/peers.csv (committed for the full profile) when it is there.
-peers: data ## PyOD's detectors (defaults) on beyond's sets -> $(RESULTS)/peers.csv (~21 min, not in reproduce)
+# PyOD's detectors with their defaults on beyond's sets (issue 11's peers). Not part of reproduce:
+# they took 1,480 s on 2 cores at 71ea8c4 (49 core-minutes; slices above), which the hour does not
+# hold. The table of beyond reads $(RESULTS)/peers.csv (committed for the full profile) if it is there.
+peers: data ## PyOD's detectors (defaults) on beyond's sets -> $(RESULTS)/peers.csv (~25 min, not in reproduce)
 	$(MAKE) --no-print-directory $(SWEEPS)/peers.done PROFILE=$(PROFILE)
 	$(COLLECT) $(SWEEPS)/peers $(RESULTS)/peers.csv
 

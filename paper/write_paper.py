@@ -250,7 +250,10 @@ def beyond_values(results_dir: Path) -> dict[str, str]:
         return out
     tab = table_script("beyond")
     selection = json.loads(chosen.read_text())
-    results = tab.runs(pd.read_csv(results_dir / "ovr.csv"), pd.read_csv(path), selection)
+    peers_path = results_dir / "peers.csv"  # make peers, if it ran
+    peers = pd.read_csv(peers_path) if peers_path.is_file() else None
+    ovr = pd.read_csv(results_dir / "ovr.csv")
+    results = tab.runs(ovr, pd.read_csv(path), selection, peers)
     keys = results.dropna(subset=["key"]).drop_duplicates("method").set_index("method")["key"]
     name = {m: keys.get(m, m) for m in results["method"].unique()}  # table name -> method key
     ci = stats.mean_ci(results, ["dataset"])
@@ -279,12 +282,44 @@ def beyond_values(results_dir: Path) -> dict[str, str]:
         old = part[[m for m in part.index if m in tab.PROPOSAL]]
         out[f"beyond:best_proposal:{ds}"] = f"{old.idxmax()} ({old.max():.3f})"
     cmp = tab.paired(results)
+    peer_names = set(results.loc[results["peer"], "method"])
     for r in cmp.itertuples(index=False):
-        a, _ = r.comparison.split(" vs ")
+        a, b = r.comparison.split(" vs ")
         ds = {v: k for k, v in tab.DATASETS.items()}[r.dataset]
-        out[f"beyond:wins:{ds}:{name[a]}"] = f"{r.wins}/{r.classes}"
-        out[f"beyond:holm:{ds}:{name[a]}"] = f"{r.p_holm:.2g}"
-        out[f"beyond:verdict:{ds}:{name[a]}"] = r.verdict
+        key = f"peer:{name[b]}" if b in peer_names else name[a]  # best new vs a peer: by the peer
+        out[f"beyond:wins:{ds}:{key}"] = f"{r.wins}/{r.classes}"
+        out[f"beyond:holm:{ds}:{key}"] = f"{r.p_holm:.2g}"
+        out[f"beyond:verdict:{ds}:{key}"] = r.verdict
+    for family, label in tab.FAMILIES.items():
+        out[f"beyond:tests:{family}"] = str(int((cmp["family"] == label).sum()))
+    if peers is not None:
+        for ds in tab.DATASETS:
+            part = ci[(ci["dataset"] == ds) & ci["method"].isin(peer_names)].set_index("method")
+            if part.empty:
+                continue
+            best = part["mean"].idxmax()
+            out[f"beyond:best_peer:{ds}"] = (
+                f"{tab.PEERS[name[best]]} ({part.loc[best, 'mean']:.3f})"
+            )
+            out[f"beyond:best_peer_key:{ds}"] = str(name[best])
+            vs = [r for r in cmp.itertuples(index=False) if r.dataset == tab.DATASETS[ds]]
+            vs = [r for r in vs if r.comparison.split(" vs ")[1] in peer_names]
+            above = sum(r.verdict == f"{r.comparison.split(' vs ')[0]} higher" for r in vs)
+            below = sum(r.verdict == f"{r.comparison.split(' vs ')[1]} higher" for r in vs)
+            out[f"beyond:peers_below:{ds}"] = f"{above} of {len(vs)}"  # shown below our best
+            out[f"beyond:peers_above:{ds}"] = f"{below} of {len(vs)}"  # shown above it
+        raw = ovr[(ovr["features"] == "raw") & (ovr["contamination"] == tab.P)]
+        same = raw.merge(
+            peers[peers["method"] == "pyod_iforest"], on=["dataset", "nominal", "seed"]
+        )
+        gap = (same["auroc_x"] - same["auroc_y"]).abs()
+        out["beyond:iforest_same"] = f"{int((gap < 5e-4).sum())} of {len(same)}"
+        out["beyond:iforest_gap"] = f"{gap.max():.4f}" if len(same) else "n/a"
+        out["beyond:peers_core_minutes"] = f"{peers['seconds_total'].sum() / 60:.0f}"
+        out["beyond:peer_seeds"] = listing(
+            [f"{tab.PEERS[k]} {n}" for k, n in results[results["peer"]].groupby("key")["seed"]
+             .nunique().reindex(list(tab.PEERS)).dropna().astype(int).items()]
+        )  # fmt: skip
     for m, v in tab.seconds(results, selection).items():
         out[f"beyond:seconds:{name[m]}"] = f"{v:.1f}"
     out["beyond:members"] = listing(selection["ensemble"]["members"])

@@ -52,6 +52,26 @@ def test_a_score_vector_passes_through_and_unknown_detector_errors():
         detect.score(np.zeros((3, 2)), OmegaConf.create({"name": "svdd"}))
 
 
+@pytest.mark.parametrize("model", ["IForest", "KNN", "PCA", "ECOD", "AutoEncoder", "DIF"])
+def test_pyod_peers_find_an_obvious_outlier_group(model):
+    """PyOD's detectors with the library's defaults (issue 11's peers), through `detect.fit`."""
+    X, record = _outlier_set()
+    cfg = OmegaConf.create({"name": "pyod", "model": model, "random_state": 0})
+    scores, scorer = detect.fit(X, cfg)
+    assert scores.shape == (525,) and detect.evaluate(scores, record)["auroc"] > 0.95
+    assert scorer(X[-25:]).mean() > scorer(X[:25]).mean()  # new rows: the far group higher
+
+
+def test_pyod_deep_peers_are_seeded_and_unknown_models_are_named():
+    X, _ = _outlier_set(n=200, k=10)
+    runs = [detect.pyod(X, "DeepSVDD", s)[0] for s in (1, 1, 2)]
+    assert runs[0].shape == (210,)
+    np.testing.assert_array_equal(runs[0], runs[1])
+    assert not np.array_equal(runs[0], runs[2])
+    with pytest.raises(ValueError, match=r"unknown PyOD model 'LUNAR'.*'IForest'.*'DeepSVDD'"):
+        detect.pyod(X, "LUNAR")
+
+
 def _clutter_record(n_clean=60, n_clutter=20, n_anomaly=10):
     groups = np.array(
         ["nominal"] * n_clean + ["nominal_clutter"] * n_clutter + ["anomaly"] * n_anomaly

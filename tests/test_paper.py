@@ -141,6 +141,46 @@ def test_wilcoxon_per_p_and_published_tables(results, tmp_path):
     assert "0.819" in p and "ODIM" in p and "AE RE (ours)" in p
 
 
+def _method_runs(methods: dict, seeds: dict) -> pd.DataFrame:
+    """beyond.csv / peers.csv rows: named methods at p = 0.1 on 2 data sets x 3 classes, AUROC
+    base - 0.1 per data set + 0.01 per class + 0.02 per seed, on the method's seeds."""
+    rows = [
+        {"run_dir": f"b/{m}-{d}-{c}-{s}", "dataset": ds, "nominal": str(c), "contamination": 0.1,
+         "seed": s, "model": "ae_h2o", "features": "raw", "method": m, "status": "ok",
+         "auroc": base - 0.1 * d + 0.01 * c + 0.02 * s, "seconds_total": 3.0, "git_commit": "def"}
+        for m, base in methods.items() for d, ds in enumerate(["mnist", "fashion_mnist"])
+        for c in range(3) for s in seeds.get(m, (0, 1))
+    ]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_beyond_table_sets_the_peers_beside_ours(results, tmp_path):
+    """tab_beyond: the new methods beside the proposal's; with peers.csv, the peers' rows (their
+    seeds counted) and the best new method against each, paired over classes, in one Holm family."""
+    _method_runs({"raw_knn": 0.95, "ensemble": 0.97}, {}).to_csv(tmp_path / "b.csv", index=False)
+    peers = _method_runs({"pyod_iforest": 0.85, "pyod_dif": 0.9}, {"pyod_dif": (0,)})
+    peers.to_csv(tmp_path / "p.csv", index=False)
+    selection = ROOT / "paper/results/selection.json"
+    _script("paper/tables/tab_beyond.py", results, tmp_path / "b.csv", selection, tmp_path / "a.md")
+    alone = (tmp_path / "a.md").read_text()
+    assert "PyOD" not in alone  # 2 new methods x 2 data sets: one family
+    assert "Holm within each family (new method vs the proposal's best: 4 tests)" in alone
+    args = (results, tmp_path / "b.csv", selection, tmp_path / "p.csv", tmp_path / "t.md")
+    _script("paper/tables/tab_beyond.py", *args)
+    md = (tmp_path / "t.md").read_text()
+    row = next(r for r in md.splitlines() if r.startswith("| PyOD DIF (peer, defaults)"))
+    cells = [c.strip() for c in row.split("|")[1:-1]]
+    assert _interval(cells[1])[0] == 0.91 and _interval(cells[2])[0] == 0.81 and cells[3] == "1"
+    row = next(r for r in md.splitlines() if r.startswith("| PyOD IForest (peer, defaults)"))
+    assert _interval(row.split("|")[2].strip())[0] == 0.87 and row.split("|")[4].strip() == "2"
+    assert "best new method vs a peer: 4 tests)" in md and "best new method against each peer" in md
+    vs = [r for r in md.splitlines() if "vs PyOD DIF" in r]
+    assert len(vs) == 2 and all("rank ensemble" in r for r in vs)
+    cells = [c.strip() for c in vs[0].split("|")[1:-1]]
+    assert cells[3:5] == ["3", "0"]  # the ensemble higher in all 3 classes (0.98 vs 0.91 + ...)
+    assert "commit def" in md
+
+
 @pytest.mark.parametrize("figure", ["heatmap_ovr", "auroc_vs_p", "roc"])
 def test_ovr_figures_are_written(results, tmp_path, figure):
     _script(f"paper/figures/fig_{figure}.py", results, tmp_path / "f.png")

@@ -187,6 +187,7 @@ def pyod(X: np.ndarray, model: str, random_state: int = 0) -> tuple[np.ndarray, 
     kwargs |= {"verbose": 0} if "verbose" in accepts else {}
     kwargs |= {"n_features": X.shape[1]} if "n_features" in accepts else {}  # DeepSVDD's input
     kwargs |= {"device": "cpu"} if "device" in accepts else {}
+    np.random.seed(int(random_state))  # DeepSVDD's validation split draws from numpy's global RNG
     detector = cls(**kwargs).fit(X)
     return np.asarray(detector.decision_scores_, dtype=np.float64), detector.decision_function
 
