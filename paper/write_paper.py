@@ -334,6 +334,35 @@ def beyond_values(results_dir: Path) -> dict[str, str]:
     return out
 
 
+def rates_values(results_dir: Path) -> dict[str, str]:
+    """Issue 11's methods at every p, seed 0 (beyond_rates.csv, `make rates`): the ensemble's mean
+    per (data set, p), and at how many rates it is shown above or below the proposal's best."""
+    out: dict[str, str] = {}
+    path = results_dir / "beyond_rates.csv"
+    chosen = Path(__file__).resolve().parent / "results" / "selection.json"
+    if not path.is_file() or not (results_dir / "ovr.csv").is_file() or not chosen.is_file():
+        return out
+    tab = table_script("beyond_rates")
+    selection = json.loads(chosen.read_text())
+    results = tab.runs(pd.read_csv(results_dir / "ovr.csv"), pd.read_csv(path), selection)
+    ci = stats.mean_ci(results, ["dataset", "contamination"])
+    ensemble = ci[ci["method"].isin(results.loc[results["key"] == "ensemble", "method"])]
+    cmp = tab.paired(results)
+    out["rates:tests"] = str(len(cmp))
+    out["rates:rates"] = listing([f"{p:g}" for p in sorted(results["contamination"].unique())])
+    for ds, label in tab.BEYOND.DATASETS.items():
+        part = ensemble[ensemble["dataset"] == ds].sort_values("contamination")
+        out[f"rates:ensemble:{ds}"] = ", ".join(f"{m:.3f}" for m in part["mean"])
+        rows = cmp[cmp["dataset"] == label]
+        higher = sum(v.endswith("higher") and not v.startswith(tuple(tab.BEYOND.PROPOSAL))
+                     for v in rows["verdict"])  # fmt: skip
+        lower = sum(v.startswith(tuple(tab.BEYOND.PROPOSAL)) for v in rows["verdict"])
+        out[f"rates:higher:{ds}"] = f"{higher} of {len(rows)}"
+        out[f"rates:lower:{ds}"] = f"{lower} of {len(rows)}"
+        out[f"rates:wins:{ds}"] = f"{int(rows['wins'].sum())} of {int(rows['classes'].sum())}"
+    return out
+
+
 def values(results_dir: Path) -> dict[str, str]:
     """Every number the template may cite, by key."""
     ovr, ugly = load(results_dir, "ovr"), load(results_dir, "ugly_digits")
@@ -353,6 +382,7 @@ def values(results_dir: Path) -> dict[str, str]:
                 out[f"gap:{dataset}:raw pixels"] = f"{float(ours) - value:+.3f}"
     out.update(sweep_values(sweep))
     out.update(beyond_values(results_dir))
+    out.update(rates_values(results_dir))
     out["stats:resamples"] = f"{stats.RESAMPLES:,}"
     out["runs:ovr"] = str(len(ovr))
     out["models:ovr"] = str(int((ovr["model_cache"] == "miss").sum()))
@@ -404,6 +434,8 @@ def values(results_dir: Path) -> dict[str, str]:
 
 
 NOT_RUN = {  # optional tables: what the paper says when their experiment was not run
+    "beyond_rates": "Not run for this profile: `make rates` (outside `make reproduce`) runs the "
+    "new methods at every p and puts their table here.",
     "imagenet": "Not run for this paper: it needs a copy of ImageNet's train folder, which this "
     "machine does not have. `make reproduce IMAGENET=/path/to/imagenet/train` runs it "
     "(`conf/experiment/imagenet.yaml`, `imagenet_pretrained.yaml`) and puts its table here.",

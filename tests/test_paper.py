@@ -181,6 +181,31 @@ def test_beyond_table_sets_the_peers_beside_ours(results, tmp_path):
     assert "commit def" in md
 
 
+def test_beyond_rates_table_tests_the_ensemble_at_every_p(results, tmp_path):
+    """tab_beyond_rates: the proposal's seed-0 runs and the new methods at every p, one table per
+    data set, and the ensemble against the proposal's best at each (data set, p), one family."""
+    rates = _method_runs({"raw_knn": 0.95, "ensemble": 0.97}, {"raw_knn": (0,), "ensemble": (0,)})
+    rates = pd.concat([rates, rates.assign(contamination=0.05)], ignore_index=True)
+    rates.to_csv(tmp_path / "r.csv", index=False)
+    selection = ROOT / "paper/results/selection.json"
+    _script(
+        "paper/tables/tab_beyond_rates.py",
+        results,
+        tmp_path / "r.csv",
+        selection,
+        tmp_path / "r.md",
+    )
+    md = (tmp_path / "r.md").read_text()
+    assert "**MNIST**" in md and "**Fashion-MNIST**" in md and "| p = 0.05 " in md
+    row = next(r for r in md.splitlines() if r.startswith("| AE RE "))
+    assert _interval(row.split("|")[3].strip())[0] == 0.91  # seed 0 only: 0.9 + 0.01 c, p = 0.1
+    row = next(r for r in md.splitlines() if r.startswith("| rank ensemble"))
+    assert _interval(row.split("|")[2].strip())[0] == 0.98
+    vs = [r for r in md.splitlines() if " vs AE RE " in r or " vs raw pixels " in r]
+    assert len(vs) == 4 and "Holm over the 4 tests" in md  # 2 data sets x 2 rates
+    assert all(r.split("|")[5].strip() == "3" for r in vs)  # the ensemble wins every class
+
+
 @pytest.mark.parametrize("figure", ["heatmap_ovr", "auroc_vs_p", "roc"])
 def test_ovr_figures_are_written(results, tmp_path, figure):
     _script(f"paper/figures/fig_{figure}.py", results, tmp_path / "f.png")
