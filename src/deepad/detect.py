@@ -7,7 +7,9 @@ higher = more anomalous. Only `evaluate` reads the evaluation record.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -188,8 +190,22 @@ def pyod(X: np.ndarray, model: str, random_state: int = 0) -> tuple[np.ndarray, 
     kwargs |= {"n_features": X.shape[1]} if "n_features" in accepts else {}  # DeepSVDD's input
     kwargs |= {"device": "cpu"} if "device" in accepts else {}
     np.random.seed(int(random_state))  # DeepSVDD's validation split draws from numpy's global RNG
-    detector = cls(**kwargs).fit(X)
-    return np.asarray(detector.decision_scores_, dtype=np.float64), detector.decision_function
+    with _no_pin_memory_warning():
+        detector = cls(**kwargs).fit(X)
+
+    def scorer(new: np.ndarray) -> np.ndarray:
+        with _no_pin_memory_warning():
+            return detector.decision_function(new)
+
+    return np.asarray(detector.decision_scores_, dtype=np.float64), scorer
+
+
+@contextlib.contextmanager
+def _no_pin_memory_warning():
+    """PyOD's data loaders ask for pinned memory, which a CPU-only torch warns about each time."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*'pin_memory' argument is set as true.*")
+        yield
 
 
 def fit(features: np.ndarray, cfg) -> tuple[np.ndarray, Scorer]:
