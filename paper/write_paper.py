@@ -8,7 +8,6 @@
   profile did not produce (e.g. p = 0.01 in the quick profile) reads "n/a" and is listed on stderr.
 """
 
-import importlib.util
 import json
 import math
 import re
@@ -18,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from deepad import stats
-from deepad.report import DETECTOR_NAMES, with_methods
+from deepad.report import DETECTOR_NAMES, load_script, with_methods
 from deepad.store import write_text
 
 TABLES = Path(__file__).resolve().parent / "tables"
@@ -26,10 +25,7 @@ TABLES = Path(__file__).resolve().parent / "tables"
 
 def table_script(name: str):
     """paper/tables/tab_NAME.py as a module: its tests and cited numbers, not a copy of them."""
-    spec = importlib.util.spec_from_file_location(f"tab_{name}", TABLES / f"tab_{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(TABLES / f"tab_{name}.py")
 
 
 COLUMNS = [

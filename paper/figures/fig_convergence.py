@@ -6,7 +6,6 @@ percentile, a colour per data set.
 `python paper/figures/fig_convergence.py CURVES.csv.gz OUT.png`; reads only the collected curves.
 """
 
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -16,13 +15,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from deepad.report import load_script  # noqa: E402
 from deepad.store import write_atomic  # noqa: E402
 
-_spec = importlib.util.spec_from_file_location(
-    "tab_convergence", Path(__file__).resolve().parents[1] / "tables" / "tab_convergence.py"
-)
-conv = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(conv)  # the curve names and choices of the convergence table
+conv = load_script(
+    Path(__file__).resolve().parents[1] / "tables" / "tab_convergence.py"
+)  # its curves
 
 
 def main() -> None:

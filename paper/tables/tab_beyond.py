@@ -13,7 +13,6 @@ each, paired over classes. The ensemble's seconds are its own plus its members' 
 scores from the score cache when their runs came first).
 """
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -21,23 +20,15 @@ from pathlib import Path
 import pandas as pd
 
 from deepad import stats
-from deepad.report import with_methods
+from deepad.report import load_script, with_methods
 from deepad.store import write_between_markers, write_text
 
 P = 0.1
 
 
-def _published():
-    """tab_published.py (the cited numbers and their source), loaded from beside this file."""
-    path = Path(__file__).resolve().with_name("tab_published.py")
-    spec = importlib.util.spec_from_file_location("tab_published", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-DATASETS = _published().DATASETS
-PUBLISHED = {m: _published().PUBLISHED[m][:2] for m in ("RSRAE", "ODIM")}  # the strongest quoted
+_PUBLISHED = load_script(Path(__file__).resolve().with_name("tab_published.py"))  # cited, sourced
+DATASETS = _PUBLISHED.DATASETS
+PUBLISHED = {m: _PUBLISHED.PUBLISHED[m][:2] for m in ("RSRAE", "ODIM")}  # the strongest quoted
 NAMES = {  # conf/method/<name>.yaml -> the table's name ({k}: the chosen share of n)
     "raw_knn": "kNN raw pixels, L2, k = {k} n",
     "raw_knncos": "kNN raw pixels, cosine, k = {k} n",

@@ -9,7 +9,6 @@ fixed before the runs.
 reads only these files.
 """
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -17,19 +16,10 @@ from pathlib import Path
 import pandas as pd
 
 from deepad import stats
+from deepad.report import load_script
 from deepad.store import write_between_markers, write_text
 
-
-def _beyond():
-    """tab_beyond.py (method names, the proposal's scores, the data sets), from beside this file."""
-    path = Path(__file__).resolve().with_name("tab_beyond.py")
-    spec = importlib.util.spec_from_file_location("tab_beyond", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-BEYOND = _beyond()
+BEYOND = load_script(Path(__file__).resolve().with_name("tab_beyond.py"))  # names, methods, sets
 SEED = 0
 
 

@@ -4,6 +4,7 @@ H2O tutorial's "ugly digits"), and its record in Weights & Biases.
 
 from __future__ import annotations
 
+import importlib.util
 import netrc
 import os
 from pathlib import Path
@@ -33,6 +34,15 @@ METHOD_NAMES = {
     ("pretrained", "a2"): "EffNet-Lite0 A2",
     ("ae_h2o", "raw"): "raw pixels",
 }
+
+
+def load_script(path: Path):
+    """A paper script (paper/tables/tab_NAME.py) as a module, so another script or write_paper
+    uses its names, choices and tests rather than a copy of them."""
+    spec = importlib.util.spec_from_file_location(Path(path).stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 DETECTOR_NAMES = {
