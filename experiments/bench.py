@@ -26,7 +26,7 @@ import pytorch_lightning as pl
 import torch
 from hydra import compose, initialize_config_dir
 
-from deepad import detector, models, pipeline
+from deepad import detector, models, pipeline, store
 from deepad.data import sources
 from deepad.models import stacked, training
 
@@ -41,9 +41,9 @@ def config(*overrides: str):
 def bare_loop(
     net: torch.nn.Module, x: torch.Tensor, epochs: int, batch_size: int, lr: float, seed: int
 ) -> None:
-    """The same training as AutoencoderModule, without Lightning: Adam (foreach, as the module's)
+    """The same training as AutoencoderModule, without Lightning: Adam (fused, as the module's)
     on MSE, shuffled batches gathered by index tensor (as `training.Batches`)."""
-    opt = torch.optim.Adam(net.parameters(), lr=lr, foreach=True)
+    opt = torch.optim.Adam(net.parameters(), lr=lr, fused=True)
     g = torch.Generator().manual_seed(seed)
     net.train()
     for _ in range(epochs):
@@ -123,7 +123,11 @@ def profile(data_root: str, epochs: int = 2) -> dict[str, float]:
     ops = {e.key: e.self_cpu_time_total for e in prof.key_averages()}  # microseconds
     total = sum(ops.values())
     mm = sum(v for k, v in ops.items() if k in ("aten::mm", "aten::addmm"))
-    adam = sum(v for k, v in ops.items() if k.startswith("aten::_foreach") or "Adam" in k)
+    adam = sum(
+        v
+        for k, v in ops.items()
+        if k.startswith(("aten::_foreach", "aten::_fused_adam")) or "Adam" in k
+    )
     flops = 3 * 2 * 2 * 784 * 50 * len(x) * epochs
     dbn_cfg = config("trainer.progress_bar=false", "model=dbn", "model.epochs_per_layer=2")
     pl.seed_everything(0, verbose=False)
@@ -172,7 +176,10 @@ def main() -> None:
     parser.add_argument("--stack", type=int, default=8, help="networks in the stacked path")
     parser.add_argument("--data", default=os.environ.get("DEEPAD_DATA", "data"))
     args = parser.parse_args()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU, MKL path "
+        f"{store.mkl_dispatch()} (make bench preloads MKL_SHIM as the sweeps do)"
+    )
     r = throughput(args.epochs, args.data, args.stack)
     print(
         f"training samples/s ({args.epochs} epochs, batch 256, 784-50-784 tanh, MNIST one-class "

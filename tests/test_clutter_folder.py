@@ -176,6 +176,24 @@ def test_pretrained_weights_recognise_a_cat(effnet):
     assert 281 <= top <= 285, top  # ImageNet's domestic cats (tabby .. Egyptian cat)
 
 
+def test_folded_batch_norm_gives_the_unfolded_networks_numbers(effnet):
+    """The folded network (what PretrainedNet runs) maps images as the packaged network with its
+    batch norms does, to float rounding, and has no batch norm left."""
+    from deepad.models.pretrained import load_efficientnet_lite0
+
+    plain = load_efficientnet_lite0().eval()
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in plain.modules())
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in effnet.backbone.modules())
+    effnet.input_size = 64
+    x = torch.rand(8, 1, 28, 28)
+    with torch.no_grad():
+        folded = effnet.feature_map(x)  # (8, 1280, 2, 2)
+        reference = plain.extract_features(effnet.prepare(x))
+    assert folded.shape == reference.shape
+    torch.testing.assert_close(folded, reference, atol=1e-4, rtol=1e-4)
+    assert reference.abs().max() > 1  # not a comparison of zeros
+
+
 def test_pretrained_features_shapes_and_errors(effnet):
     x = torch.rand(4, 1, 28, 28)
     effnet.input_size = 64

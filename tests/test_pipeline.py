@@ -186,7 +186,9 @@ def test_finished_run_is_skipped_and_rerun_forces(make_cfg, tmp_path, capsys):
 def test_results_record_library_versions_and_another_torch_reruns(make_cfg, monkeypatch, capsys):
     first = pipeline.run(make_cfg(*TINY, "features=a1"))
     assert first["version_torch"] == torch.__version__
-    assert set(store.LIBRARIES) == {k.removeprefix("version_") for k in first if "version_" in k}
+    recorded = {k.removeprefix("version_") for k in first if "version_" in k}
+    assert recorded == {*store.LIBRARIES, "mkl-dispatch"}
+    assert first["version_mkl-dispatch"] == store.mkl_dispatch()
     other = {**store.library_versions(), "torch": "0.0.1"}
     monkeypatch.setattr(pipeline, "library_versions", lambda: other)  # the run key
     monkeypatch.setattr(detector, "library_versions", lambda: other)  # the network key
@@ -195,6 +197,13 @@ def test_results_record_library_versions_and_another_torch_reruns(make_cfg, monk
     out = capsys.readouterr().out
     assert "skipped" not in out and "| model miss |" in out
     assert again["config_key"] != first["config_key"]
+
+
+def test_mkl_dispatch_names_the_preloaded_shim(monkeypatch):
+    monkeypatch.setenv("LD_PRELOAD", "")
+    assert store.mkl_dispatch() == "vendor"
+    monkeypatch.setenv("LD_PRELOAD", f"/x/libother.so /venv/lib/{store.MKL_SHIM}")
+    assert store.mkl_dispatch() == "shim"  # results and networks made with it are keyed apart
 
 
 def test_sweep_records_a_failure_goes_on_and_resumes(tmp_path):

@@ -89,11 +89,22 @@ def code_hash(root: Path | None = None) -> str:
 LIBRARIES = ("torch", "numpy", "scikit-learn", "pytorch-lightning")
 
 
+MKL_SHIM = "libmkl-intel-cpu.so"  # built by `make install` on AMD CPUs, preloaded by the sweeps
+
+
+def mkl_dispatch() -> str:
+    """Which of MKL's code paths torch's matmuls take: "vendor" (MKL's own CPU check: a generic
+    path on non-Intel CPUs) or "shim" (the Makefile's MKL_SHIM preloaded: its AVX2 kernels). The
+    two round differently, so results and cached networks are keyed by it."""
+    return "shim" if MKL_SHIM in os.environ.get("LD_PRELOAD", "") else "vendor"
+
+
 @functools.lru_cache(maxsize=1)
 def library_versions() -> dict[str, str]:
-    """Installed versions of the libraries whose arithmetic makes a result: a run or a cached model
-    is reused only under the same ones, and every result records them."""
-    return {name: version(name) for name in LIBRARIES}
+    """Installed versions of the libraries whose arithmetic makes a result, and MKL's code path
+    (`mkl_dispatch`): a run or a cached model is reused only under the same ones, and every
+    result records them."""
+    return {**{name: version(name) for name in LIBRARIES}, "mkl-dispatch": mkl_dispatch()}
 
 
 CODE_PATHS = ("src", "conf", "experiments/run.py", "pyproject.toml")

@@ -1,9 +1,10 @@
 """Many dense autoencoders of one shape trained as one network (issue 14): their weights stacked
 on a leading network axis, one batched matmul (`torch.baddbmm`) per layer, each network on its
 own images, its own shuffled batches (its own seeded generator, as `training.batches`) and its own
-Adam state and step count. A network trained here is the network `training.fit` trains alone
-(same initial weights, same batches, same updates) to float tolerance, whatever else is stacked
-with it; one Lightning module drives the stack.
+Adam state and step count (one fused torch Adam over every network's parameters). A network
+trained here is the network `training.fit` trains alone (same initial weights, same batches, same
+updates) to float tolerance, whatever else is stacked with it; one Lightning module drives the
+stack.
 """
 
 from __future__ import annotations
@@ -18,52 +19,39 @@ from deepad.models.autoencoder import DenseAE
 
 
 class StackedDenseAE(nn.Module):
-    """K DenseAEs with the same widths and activations: layer l's weights (K, in, out)."""
+    """K DenseAEs with the same widths and activations, run as one: each layer's K weight matrices
+    are stacked on a leading network axis per pass, (K, out, in), for one batched matmul. The K
+    networks stay the parameters (their own leaves), so each has its own gradient, optimiser
+    state and step count, and its state_dict is a DenseAE's."""
 
     def __init__(self, nets: list[DenseAE]) -> None:
         super().__init__()
+        self.nets = nn.ModuleList(nets)
         first = nets[0]
-        self.in_shape, self.activation = first.in_shape, first.activation
-        layers = [*first.encoder, *first.decoder]
-        self.names = [f"encoder.{i}" for i in range(len(first.encoder))]
-        self.names += [f"decoder.{i}" for i in range(len(first.decoder))]
-        self.weights = nn.ParameterList(
-            nn.Parameter(
-                torch.stack([dict(n.named_parameters())[f"{name}.weight"].T for n in nets])
-            )
-            for name in self.names
-        )  # (K, in, out) each
-        self.biases = nn.ParameterList(
-            nn.Parameter(
-                torch.stack([dict(n.named_parameters())[f"{name}.bias"][None] for n in nets])
-            )
-            for name in self.names
-        )  # (K, 1, out) each
-        assert len(layers) == len(self.names)
-        self.act, self.out_act = first.act, first.out_act
+        self.in_shape, self.act, self.out_act = first.in_shape, first.act, first.out_act
+        self.depth = len(first.encoder) + len(first.decoder)
+
+    def _layer(self, net: DenseAE, i: int) -> nn.Linear:
+        return net.encoder[i] if i < len(net.encoder) else net.decoder[i - len(net.encoder)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = x  # (K, B, D)
-        last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-            h = torch.baddbmm(b, h, w)  # (K, B, out)
-            h = self.out_act(h) if i == last else self.act(h)
+        for i in range(self.depth):
+            layers = [self._layer(net, i) for net in self.nets]
+            w = torch.stack([layer.weight for layer in layers])  # (K, out, in)
+            b = torch.stack([layer.bias for layer in layers])[:, None]  # (K, 1, out)
+            h = torch.baddbmm(b, h, w.transpose(1, 2))  # (K, B, out)
+            h = self.out_act(h) if i == self.depth - 1 else self.act(h)
         return h  # (K, B, D)
 
     def state_dicts(self) -> list[dict[str, torch.Tensor]]:
         """Each network's own state_dict, as a DenseAE holds it."""
-        out = []
-        for k in range(self.weights[0].shape[0]):
-            state = {}
-            for name, w, b in zip(self.names, self.weights, self.biases, strict=True):
-                state[f"{name}.weight"] = w[k].T.detach().clone().contiguous()
-                state[f"{name}.bias"] = b[k, 0].detach().clone()
-            out.append(state)
-        return out
+        return [{k: v.detach().clone() for k, v in net.state_dict().items()} for net in self.nets]
 
 
 class StackedBatches(IterableDataset):
-    """One epoch of steps; step t is (x (K, B, D), mask (K, B), active (K,)). Network k's batches
+    """One epoch of steps; step t is (x (K, B, D), mask (K, B)): mask[k] marks network k's batch
+    among the rows (none: it sits the step out). Network k's batches
     are the row indices its own `training.Batches` (seeded with its seed) draws, the batches it
     would train on alone, taken len() batches an epoch as Lightning takes them; a network with
     fewer steps sits out the rest. Every network's images sit in one (sum N_k + 1, D) tensor whose
@@ -89,59 +77,39 @@ class StackedBatches(IterableDataset):
                 if t < len(batches):
                     index[i, : len(batches[t])] = batches[t] + self.offsets[i]
             x = self.rows.index_select(0, index.view(-1)).view(k, b, -1)  # (K, B, D)
-            mask = (index != pad).float()  # (K, B)
-            yield x, mask, mask[:, 0] > 0
+            yield x, (index != pad).float()  # (K, B, D), (K, B): 1 = a row of network k's batch
 
 
 class StackedAEModule(pl.LightningModule):
-    """Lightning shell of a stack: mean-squared reconstruction loss per network, and Adam (Kingma &
-    Ba 2015, as torch.optim.Adam computes it, L2 weight decay added to the gradient) with a step
-    count per network, so a network that sits a step out is not moved by momentum. Logs the
-    stack's mean "train/loss" per epoch; `history[k]` holds network k's per-epoch curve."""
+    """Lightning shell of a stack: mean-squared reconstruction loss per network, and one fused
+    torch Adam (Kingma & Ba 2015; the optimiser `AutoencoderModule` uses) over every network's own
+    parameters. A network that sits a step out has no gradient that step, so Adam leaves it and
+    its step count alone. Logs the stack's mean "train/loss" per epoch; `history[k]` holds
+    network k's per-epoch curve."""
 
     def __init__(self, net: StackedDenseAE, lr: float = 1e-3, weight_decay: float = 0.0) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["net"])
         self.net = net
-        self.automatic_optimization = False  # the per-network Adam below is the update
-        k = net.weights[0].shape[0]
-        self.steps = torch.zeros(k)
-        self.moments = [(torch.zeros_like(p), torch.zeros_like(p)) for p in net.parameters()]
+        self.automatic_optimization = False  # one optimiser step per batch of the epoch's steps
+        k = len(net.nets)
         self.history: list[list[dict]] = [[] for _ in range(k)]
         self._sums, self._counts = torch.zeros(k), torch.zeros(k)
 
     def training_step(self, steps: list, batch_idx: int) -> None:
-        for x, mask, active in steps:  # (K, B, D), (K, B), (K,): one update of every active net
+        opt = self.optimizers()
+        for x, mask in steps:  # (K, B, D), (K, B): one update of every network with a batch
             err = (self.net(x) - x).pow(2).mean(2) * mask  # (K, B): each image's squared error
             count = mask.sum(1)  # (K,)
             loss = err.sum(1) / count.clamp(min=1)  # (K,): each network's batch loss
-            for p in self.net.parameters():
-                p.grad = None
-            loss.sum().backward()  # network k's gradient is its own loss's: no cross terms
-            self._adam(active)
+            opt.zero_grad(set_to_none=True)
+            self.manual_backward(loss.sum())  # network k's gradient is its own loss's
+            for k in (count == 0).nonzero().flatten().tolist():  # no batch: no update this step
+                for p in self.net.nets[k].parameters():
+                    p.grad = None
+            opt.step()
             self._sums += loss.detach() * count
             self._counts += count
-
-    @torch.no_grad()
-    def _adam(self, active: torch.Tensor, betas=(0.9, 0.999), eps: float = 1e-8) -> None:
-        lr, wd = self.hparams.lr, self.hparams.weight_decay
-        self.steps += active.float()
-        c1 = 1 - betas[0] ** self.steps.clamp(min=1)  # (K,) bias corrections
-        c2 = (1 - betas[1] ** self.steps.clamp(min=1)).sqrt()
-        every = bool(active.all())  # the usual step: no network sits out, no masking needed
-        for p, (m, v) in zip(self.net.parameters(), self.moments, strict=True):
-            shape = (-1, *[1] * (p.ndim - 1))  # (K, 1, 1)
-            g = p.grad + wd * p if wd else p.grad
-            if every:
-                m.lerp_(g, 1 - betas[0])
-                v.mul_(betas[1]).addcmul_(g, g, value=1 - betas[1])
-                p.addcdiv_(m * (-lr / c1.view(shape)), v.sqrt().div_(c2.view(shape)).add_(eps))
-                continue
-            on = active.view(shape)
-            m.copy_(torch.where(on, m.lerp(g, 1 - betas[0]), m))
-            v.copy_(torch.where(on, v * betas[1] + (1 - betas[1]) * g * g, v))
-            denom = v.sqrt() / c2.view(shape) + eps
-            p.copy_(torch.where(on, p - (lr / c1.view(shape)) * m / denom, p))
 
     def on_train_epoch_end(self) -> None:
         means = self._sums / self._counts.clamp(min=1)  # (K,)
@@ -150,8 +118,11 @@ class StackedAEModule(pl.LightningModule):
         self.log("train/loss", float(means.mean()), prog_bar=True)
         self._sums, self._counts = torch.zeros_like(self._sums), torch.zeros_like(self._counts)
 
-    def configure_optimizers(self) -> None:
-        return None
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        hp = self.hparams  # per parameter tensor: each network's own moments and step count
+        return torch.optim.Adam(
+            self.net.parameters(), lr=hp.lr, weight_decay=hp.weight_decay, fused=True
+        )
 
 
 def stackable(model_cfg, trainer_cfg) -> bool:
