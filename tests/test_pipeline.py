@@ -199,11 +199,22 @@ def test_results_record_library_versions_and_another_torch_reruns(make_cfg, monk
     assert again["config_key"] != first["config_key"]
 
 
-def test_mkl_dispatch_names_the_preloaded_shim(monkeypatch):
-    monkeypatch.setenv("LD_PRELOAD", "")
-    assert store.mkl_dispatch() == "vendor"
-    monkeypatch.setenv("LD_PRELOAD", f"/x/libother.so /venv/lib/{store.MKL_SHIM}")
-    assert store.mkl_dispatch() == "shim"  # results and networks made with it are keyed apart
+def test_mkl_dispatch_names_the_preloaded_shim(tmp_path):
+    """A process with the Makefile's one-line library preloaded (any file name) reports "shim";
+    one without it, MKL's own path."""
+    import shutil
+
+    assert store.mkl_dispatch() == "vendor"  # the tests run without the preload
+    if not shutil.which("cc"):
+        pytest.skip("no C compiler to build the shim")
+    shim = tmp_path / "another-name.so"
+    source = "int mkl_serv_intel_cpu_true(void) { return 1; }\n"
+    subprocess.run(["cc", "-shared", "-fPIC", "-x", "c", "-o", str(shim), "-"], input=source,
+                   text=True, check=True)  # fmt: skip
+    probe = [sys.executable, "-c", "from deepad import store; print(store.mkl_dispatch())"]
+    out = subprocess.run(probe, env={**os.environ, "LD_PRELOAD": str(shim)}, capture_output=True,
+                         text=True, check=True)  # fmt: skip
+    assert out.stdout.strip() == "shim"
 
 
 def test_sweep_records_a_failure_goes_on_and_resumes(tmp_path):

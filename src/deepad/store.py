@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import hashlib
 import json
@@ -89,14 +90,17 @@ def code_hash(root: Path | None = None) -> str:
 LIBRARIES = ("torch", "numpy", "scikit-learn", "pytorch-lightning")
 
 
-MKL_SHIM = "libmkl-intel-cpu.so"  # built by `make install` on AMD CPUs, preloaded by the sweeps
-
-
 def mkl_dispatch() -> str:
-    """Which of MKL's code paths torch's matmuls take: "vendor" (MKL's own CPU check: a generic
-    path on non-Intel CPUs) or "shim" (the Makefile's MKL_SHIM preloaded: its AVX2 kernels). The
+    """Which of MKL's code paths torch's matmuls take: "shim" when this process resolves MKL's
+    vendor check `mkl_serv_intel_cpu_true` to a preloaded library that answers yes (the
+    Makefile's MKL_SHIM: MKL's AVX2 kernels on an AMD CPU), else "vendor" (MKL's own check). The
     two round differently, so results and cached networks are keyed by it."""
-    return "shim" if MKL_SHIM in os.environ.get("LD_PRELOAD", "") else "vendor"
+    try:
+        check = ctypes.CDLL(None).mkl_serv_intel_cpu_true  # only a preload exports it globally
+    except AttributeError:
+        return "vendor"
+    check.restype = ctypes.c_int
+    return "shim" if check() else "vendor"
 
 
 @functools.lru_cache(maxsize=1)
