@@ -36,8 +36,9 @@ $(VENV)/.installed: pyproject.toml
 
 # MKL, torch's BLAS, checks the CPU's vendor and takes a generic code path on a CPU it does not take
 # for Intel's: on this AMD EPYC (AVX2) torch's float32 matmuls ran at 37-71 GFLOP/s on one thread
-# where numpy's OpenBLAS ran the same shapes at 56-130. A one-line library that answers MKL's check
-# (`mkl_serv_intel_cpu_true`) makes it take its AVX2 kernels (a DBN fit 1.3x); the sweeps preload it.
+# where numpy's OpenBLAS ran the same shapes at 56-130 (a scratch timing). A one-line library that answers MKL's check
+# (`mkl_serv_intel_cpu_true`) makes it take its AVX2 kernels (a DBN fit 1.3x in a scratch timing;
+# `make bench MKL_SHIM=0` against `make bench` separated the two less clearly: README, Speed); the sweeps preload it.
 # Built here on an AMD CPU with a C compiler (MKL_SHIM=0: never); results and cached networks
 # record which path made them (deepad.store.mkl_dispatch, the column version_mkl-dispatch).
 MKL_SHIM ?= $(VENV)/lib/libmkl-intel-cpu.so
