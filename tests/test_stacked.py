@@ -53,6 +53,55 @@ def test_a_stacked_network_equals_its_training_alone(sets):
         )
 
 
+@pytest.mark.parametrize(
+    "hidden,act,out_act",
+    [([16, 8], "tanh", "sigmoid"), ([12], "relu", "tanh"), ([10], "sigmoid", "relu")],
+)
+def test_written_out_gradients_are_autograds(hidden, act, out_act):
+    """`StackedDenseAE.gradients` against autograd through each network alone, for a loss whose
+    rows carry weights (a padded row: 0; a trimmed batch: 0 or 1 / keep)."""
+    model = OmegaConf.merge(MODEL, {"hidden": hidden, "activation": act, "out_activation": out_act})
+    nets = []
+    for seed in (0, 1):
+        pl.seed_everything(seed, verbose=False)
+        nets.append(models.build(model, (1, 4, 5)).net)
+    x = torch.rand(2, 6, 20)  # (K, B, D)
+    weight = torch.tensor([[0.5, 0.0, 0.25, 0.25, 0.0, 0.0], [1 / 6] * 6])  # (K, B)
+    stack = stacked.StackedDenseAE(nets)
+    hs = stack(x)
+    grads = stack.gradients(hs, hs[-1] - x, weight * 2 / 20)
+    for k, one in enumerate(nets):
+        err = (one(x[k].view(6, 1, 4, 5)).flatten(1) - x[k]).pow(2).mean(1)  # (B,)
+        (err * weight[k]).sum().backward()
+        for view, g in zip(stack.parameter_views(k), grads, strict=True):
+            assert g[k].shape == view.shape
+        ours = stacked.StackedDenseAE([one]).state_dicts()[0]  # the layout of a DenseAE
+        got = {name: g for name, g in zip(ours, (g[k] for g in grads), strict=True)}
+        for name, p in one.named_parameters():
+            mine = got[name].t() if name.endswith("weight") else got[name][0]
+            torch.testing.assert_close(mine, p.grad, rtol=1e-4, atol=1e-7)
+
+
+def test_a_trimmed_stacked_network_equals_its_training_alone(sets):
+    """`model.trim` (AutoencoderModule's trimmed loss) is trained in the stack too: each batch's
+    worst-reconstructed share is left out of its network's loss, as alone."""
+    model = OmegaConf.merge(MODEL, {"trim": 0.25})
+    seeds = [0, 1, 2]
+    nets = []
+    for s in seeds:
+        pl.seed_everything(s, workers=True, verbose=False)
+        nets.append(models.build(model, (1, 28, 28)))
+    states, curves = stacked.fit_stacked([n.net for n in nets], sets, seeds, model, TRAINER)
+    plain, _ = stacked.fit_stacked([net(s).net for s in seeds], sets, seeds, MODEL, TRAINER)
+    for x, seed, alone, state, curve in zip(sets, seeds, nets, states, curves, strict=True):
+        history = training.fit(alone, x, TRAINER, seed)
+        assert biggest_gap(alone.net.state_dict(), state) < 1e-5
+        assert [c["train/loss"] for c in curve] == pytest.approx(
+            [h["train/loss"] for h in history], rel=1e-5
+        )
+    assert biggest_gap(states[0], plain[0]) > 1e-3  # the trim changed the training
+
+
 def test_a_network_does_not_depend_on_its_batch_mates(sets):
     with_all, _ = stacked.fit_stacked(
         [net(s).net for s in (0, 1, 2)], sets, [0, 1, 2], MODEL, TRAINER

@@ -1,10 +1,16 @@
 """Many dense autoencoders of one shape trained as one network (issue 14): their weights stacked
-on a leading network axis, one batched matmul (`torch.baddbmm`) per layer, each network on its
-own images, its own shuffled batches (its own seeded generator, as `training.batches`) and its own
-Adam state and step count (one fused torch Adam over every network's parameters). A network
-trained here is the network `training.fit` trains alone (same initial weights, same batches, same
-updates) to float tolerance, whatever else is stacked with it; one Lightning module drives the
-stack.
+on a leading network axis, one batched matmul (`torch.baddbmm` / `torch.bmm`) per layer and pass,
+each network on its own images, its own shuffled batches (its own seeded generator, as
+`training.batches`), its own loss (mean squared error, or `AutoencoderModule`'s trimmed loss) and
+its own Adam state and step count. A network trained here is the network `training.fit` trains
+alone (same initial weights, same batches, same updates) to float tolerance, whatever else is
+stacked with it; one Lightning module drives the stack.
+
+The gradients are written out (backpropagation, Rumelhart, Hinton & Williams 1986) rather than
+taken from autograd: the loss's per-image weights are applied to the narrow side of each weight
+gradient, never to a (K, B, 784) tensor, and the output activation's derivative is taken in
+place. On this 2-core CPU that makes a step of 8 stacked 784-50-784 networks 1.3x faster than
+autograd over the same stacked tensors (`make bench`). A test holds them to autograd's gradients.
 """
 
 from __future__ import annotations
@@ -18,97 +24,265 @@ from deepad.models import training
 from deepad.models.autoencoder import DenseAE
 
 
+def _activate_(name: str, z: torch.Tensor) -> torch.Tensor:
+    """The activation, in place on the pre-activation z."""
+    return {"tanh": torch.tanh_, "sigmoid": torch.sigmoid_, "relu": torch.relu_}[name](z)
+
+
+def _derivative_times_(name: str, grad: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """grad * act'(z), in place on grad, from the activation's output h = act(z): one pass of
+    the kernel autograd runs for the activation's backward."""
+    aten = torch.ops.aten
+    if name == "sigmoid":  # h (1 - h)
+        return aten.sigmoid_backward.grad_input(grad, h, grad_input=grad)
+    if name == "tanh":  # 1 - h^2
+        return aten.tanh_backward.grad_input(grad, h, grad_input=grad)
+    if name == "relu":  # h > 0
+        return aten.threshold_backward.grad_input(grad, h, 0.0, grad_input=grad)
+    raise ValueError(f"no derivative for activation {name!r}; choose tanh, sigmoid or relu")
+
+
+def _name(act: nn.Module) -> str:
+    names = {nn.Tanh: "tanh", nn.Sigmoid: "sigmoid", nn.ReLU: "relu"}
+    if type(act) not in names:
+        raise ValueError(f"cannot stack activation {type(act).__name__}; use tanh, sigmoid or relu")
+    return names[type(act)]
+
+
 class StackedDenseAE(nn.Module):
-    """K DenseAEs with the same widths and activations, run as one: each layer's K weight matrices
-    are stacked on a leading network axis per pass, (K, out, in), for one batched matmul. The K
-    networks stay the parameters (their own leaves), so each has its own gradient, optimiser
-    state and step count, and its state_dict is a DenseAE's."""
+    """K DenseAEs with the same widths and activations, run as one. Layer i holds `weight{i}`
+    (K, in, out), each network's nn.Linear weight transposed so that a pass is x @ W, and
+    `bias{i}` (K, 1, out). `parameter_views(k)` are network k's own tensors (views into these),
+    which the optimiser steps one by one; `state_dicts()` gives each network back as a DenseAE."""
 
     def __init__(self, nets: list[DenseAE]) -> None:
         super().__init__()
-        self.nets = nn.ModuleList(nets)
-        first = nets[0]
-        self.in_shape, self.act, self.out_act = first.in_shape, first.act, first.out_act
-        self.depth = len(first.encoder) + len(first.decoder)
-
-    def _layer(self, net: DenseAE, i: int) -> nn.Linear:
-        return net.encoder[i] if i < len(net.encoder) else net.decoder[i - len(net.encoder)]
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = x  # (K, B, D)
+        self.in_shape = nets[0].in_shape
+        self.n_enc = len(nets[0].encoder)
+        layers = [[*net.encoder, *net.decoder] for net in nets]
+        self.depth = len(layers[0])
+        self.acts = [_name(nets[0].act)] * (self.depth - 1) + [_name(nets[0].out_act)]
         for i in range(self.depth):
-            layers = [self._layer(net, i) for net in self.nets]
-            w = torch.stack([layer.weight for layer in layers])  # (K, out, in)
-            b = torch.stack([layer.bias for layer in layers])[:, None]  # (K, 1, out)
-            h = torch.baddbmm(b, h, w.transpose(1, 2))  # (K, B, out)
-            h = self.out_act(h) if i == self.depth - 1 else self.act(h)
-        return h  # (K, B, D)
+            w = torch.stack([net_layers[i].weight.detach().t() for net_layers in layers])
+            b = torch.stack([net_layers[i].bias.detach() for net_layers in layers])
+            self.register_buffer(f"weight{i}", w.contiguous())  # (K, in, out)
+            self.register_buffer(f"bias{i}", b[:, None].contiguous())  # (K, 1, out)
+        self._work: dict[str, torch.Tensor] = {}  # a step's tensors, reused from step to step
+
+    def workspace(self, name: str, shape: tuple[int, ...]) -> torch.Tensor:
+        """A workspace tensor, allocated once per shape: a fresh (K, B, 784) tensor a step costs
+        more than the arithmetic on it (the allocator's page faults), and reused ones stay in
+        the CPU's cache."""
+        buf = self._work.get(name)
+        if buf is None or buf.shape != shape:
+            buf = self._work[name] = torch.empty(shape, dtype=self.weight0.dtype)
+        return buf
+
+    def layer(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return getattr(self, f"weight{i}"), getattr(self, f"bias{i}")
+
+    def parameter_views(self, k: int) -> list[torch.Tensor]:
+        return [t[k] for i in range(self.depth) for t in self.layer(i)]
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Every layer's output for x (K, B, D): [x, h_1, ..., y], y (K, B, D). They live in
+        the stack's workspace: the next call overwrites them."""
+        hs = [x]
+        for i in range(self.depth):
+            w, b = self.layer(i)
+            out = self.workspace(f"h{i}", (*x.shape[:2], w.shape[2]))  # (K, B, out)
+            hs.append(_activate_(self.acts[i], torch.baddbmm(b, hs[-1], w, out=out)))
+        return hs
+
+    def gradients(
+        self, hs: list[torch.Tensor], grad: torch.Tensor, row_weight: torch.Tensor
+    ) -> list[torch.Tensor]:
+        """The gradients of sum_k sum_b row_weight[k, b] * l(k, b), where grad (K, B, D) is each
+        image's dl/dy (overwritten) and row_weight (K, B): [dW_0, db_0, dW_1, ...], stacked as
+        the layers. A row's weight scales its whole backward pass, so it is applied once per
+        layer to whichever factor of the weight gradient is narrower. The gradients live in the
+        stack's workspace: the next call overwrites them."""
+        wcol = row_weight[:, :, None]  # (K, B, 1)
+        grads: list[torch.Tensor] = []
+        for i in reversed(range(self.depth)):
+            delta = _derivative_times_(self.acts[i], grad, hs[i + 1])  # (K, B, out): dl/dz
+            h_in = hs[i]  # (K, B, in)
+            w = self.layer(i)[0]  # (K, in, out)
+            dw, db = (
+                self.workspace(f"dw{i}", w.shape),
+                self.workspace(f"db{i}", self.layer(i)[1].shape),
+            )
+            if h_in.shape[2] <= delta.shape[2]:
+                torch.bmm((h_in * wcol).transpose(1, 2), delta, out=dw)  # (K, in, out)
+            else:
+                torch.bmm(h_in.transpose(1, 2), delta * wcol, out=dw)
+            torch.bmm(row_weight[:, None], delta, out=db)  # (K, 1, out)
+            grads[:0] = [dw, db]
+            if i:
+                grad = torch.bmm(delta, w.transpose(1, 2), out=self.workspace(f"g{i}", h_in.shape))
+        return grads
 
     def state_dicts(self) -> list[dict[str, torch.Tensor]]:
         """Each network's own state_dict, as a DenseAE holds it."""
-        return [{k: v.detach().clone() for k, v in net.state_dict().items()} for net in self.nets]
+        out = []
+        for k in range(self.weight0.shape[0]):
+            state = {}
+            for i in range(self.depth):
+                part, j = ("encoder", i) if i < self.n_enc else ("decoder", i - self.n_enc)
+                w, b = self.layer(i)
+                state[f"{part}.{j}.weight"] = w[k].t().clone()  # (out, in)
+                state[f"{part}.{j}.bias"] = b[k, 0].clone()
+            out.append(state)
+        return out
 
 
 class StackedBatches(IterableDataset):
-    """One epoch of steps; step t is (x (K, B, D), mask (K, B)): mask[k] marks network k's batch
-    among the rows (none: it sits the step out). Network k's batches
-    are the row indices its own `training.Batches` (seeded with its seed) draws, the batches it
-    would train on alone, taken len() batches an epoch as Lightning takes them; a network with
-    fewer steps sits out the rest. Every network's images sit in one (sum N_k + 1, D) tensor whose
-    last row is zeros (the padding), so a step is one gather of K x B rows."""
+    """One epoch of steps; step t is a list of K row-index tensors, entry k network k's batch
+    (B_k,) of rows of its images, or None: it sits the step out. Network k's batches are the ones
+    its own `training.Batches` (seeded with its seed) draws, the batches it would train on alone,
+    taken len() batches an epoch as Lightning takes them; a network with fewer steps sits out the
+    rest. `gather` fetches a step's images where they are used, into the stack's workspace."""
 
     def __init__(self, xs: list[torch.Tensor], batch_size: int, seeds: list[int]) -> None:
         self.samplers = [
             training.Batches(x, batch_size, True, int(s)) for x, s in zip(xs, seeds, strict=True)
         ]
-        self.rows = torch.cat([*(x.flatten(1) for x in xs), torch.zeros(1, xs[0][0].numel())])
-        self.offsets = [0, *torch.tensor([len(x) for x in xs]).cumsum(0).tolist()[:-1]]
+        self.xs = [x.flatten(1) for x in xs]  # [(N_k, D)]
         self.batch_size = batch_size
 
     def __len__(self) -> int:  # steps per epoch: the largest network's
         return max(len(sampler) for sampler in self.samplers)
 
     def __iter__(self):
-        k, b, pad = len(self.samplers), self.batch_size, len(self.rows) - 1
         epoch = [sampler.indices() for sampler in self.samplers]  # [[(B,), ...] per network]
         for t in range(len(self)):
-            index = torch.full((k, b), pad, dtype=torch.long)  # (K, B) rows of self.rows
-            for i, batches in enumerate(epoch):
-                if t < len(batches):
-                    index[i, : len(batches[t])] = batches[t] + self.offsets[i]
-            x = self.rows.index_select(0, index.view(-1)).view(k, b, -1)  # (K, B, D)
-            yield x, (index != pad).float()  # (K, B, D), (K, B): 1 = a row of network k's batch
+            yield [batches[t] if t < len(batches) else None for batches in epoch]
+
+    def gather(self, step: list[torch.Tensor | None], out: torch.Tensor) -> torch.Tensor:
+        """A step's images into out (K, B, D); rows past a network's batch are zeros."""
+        for k, (x, rows, idx) in enumerate(zip(self.xs, out, step, strict=True)):
+            n = 0 if idx is None else len(idx)
+            if n:
+                torch.index_select(x, 0, idx, out=rows if n == len(rows) else rows[:n])
+            if n < len(rows):
+                out[k, n:] = 0.0
+        return out
+
+
+class StackedAdam(torch.optim.Optimizer):
+    """Adam (Kingma & Ba 2015) over K networks' own tensors, each with its own moments and step
+    count: one call of torch's fused Adam kernel (the one `torch.optim.Adam(fused=True)` runs, so
+    the same arithmetic) over the tensors of the networks that have a gradient this step; the
+    others are left alone. torch's Adam does per-tensor bookkeeping that cost ~10% of a stacked
+    step. `views[k]`: network k's tensors."""
+
+    def __init__(
+        self, views: list[list[torch.Tensor]], lr: float = 1e-3, weight_decay: float = 0.0
+    ) -> None:
+        params = [p for net in views for p in net]
+        super().__init__(params, {"lr": lr, "weight_decay": weight_decay})
+        self.views = views
+        self.steps = torch.zeros(len(views))  # (K,): each network's step count
+        self._step_views = [self.steps[k] for k in range(len(views))]  # 0-dim, one per network
+        self._lists: dict[tuple[int, ...], tuple[list[torch.Tensor], ...]] = {}
+        for p in params:
+            self.state[p] = {"exp_avg": torch.zeros_like(p), "exp_avg_sq": torch.zeros_like(p)}
+
+    def _gather(self, active: list[int]) -> tuple[list[torch.Tensor], ...]:
+        """The fused kernel's lists (params, grads, moments, steps) for these networks."""
+        lists: tuple[list, ...] = ([], [], [], [], [])
+        for k in active:
+            for p in self.views[k]:
+                state = self.state[p]
+                for target, t in zip(lists, (p, p.grad, state["exp_avg"], state["exp_avg_sq"],
+                                             self._step_views[k]), strict=True):  # fmt: skip
+                    target.append(t)
+        return lists
+
+    @torch.no_grad()
+    def step(self, closure=None) -> None:
+        group = self.param_groups[0]
+        active = [k for k, net in enumerate(self.views) if net[0].grad is not None]
+        if len(active) == len(self.views):
+            self.steps.add_(1.0)
+        else:
+            self.steps[active] += 1.0
+        lists = self._lists.get(tuple(active))
+        if lists is None or any(p.grad is not g for p, g in zip(lists[0], lists[1], strict=True)):
+            lists = self._lists[tuple(active)] = self._gather(active)  # kept while grads are
+        params, grads, exp_avgs, exp_avg_sqs, steps = lists
+        if params:
+            torch._fused_adam_(
+                params, grads, exp_avgs, exp_avg_sqs, [], steps, lr=group["lr"], beta1=0.9,
+                beta2=0.999, weight_decay=group["weight_decay"], eps=1e-8, amsgrad=False,
+                maximize=False,
+            )  # fmt: skip
+
+
+def row_weights(err: torch.Tensor, mask: torch.Tensor, trim: float) -> torch.Tensor:
+    """Each image's weight in its network's batch loss, (K, B): 1 / (images in the batch) for the
+    mean squared error; with `trim` > 0, 1 / keep for the keep = max(1, n - int(trim n)) images of
+    lowest error and 0 for the rest (`AutoencoderModule`'s trimmed loss); 0 for padding rows.
+    err (K, B): each image's mean squared error."""
+    count = mask.sum(1)  # (K,)
+    if not trim:
+        return mask / count.clamp(min=1)[:, None]
+    weight = torch.zeros_like(mask)
+    err = err.masked_fill(mask == 0, float("inf"))  # padding is never kept
+    for k, n in enumerate(count.long().tolist()):
+        if n:
+            keep = max(1, n - int(trim * n))
+            weight[k, err[k].topk(keep, largest=False).indices] = 1.0 / keep
+    return weight
 
 
 class StackedAEModule(pl.LightningModule):
-    """Lightning shell of a stack: mean-squared reconstruction loss per network, and one fused
-    torch Adam (Kingma & Ba 2015; the optimiser `AutoencoderModule` uses) over every network's own
-    parameters. A network that sits a step out has no gradient that step, so Adam leaves it and
-    its step count alone. Logs the stack's mean "train/loss" per epoch; `history[k]` holds
-    network k's per-epoch curve."""
+    """Lightning shell of a stack: each network's batch loss (`row_weights`), its gradients
+    (`StackedDenseAE.gradients`) and `StackedAdam` (the fused Adam kernel `AutoencoderModule`'s
+    optimiser runs) over every network's own tensors, so each keeps its own moments and step
+    count. A network that sits a step out has no gradient that step, so Adam leaves it
+    alone. Logs the stack's mean "train/loss" per epoch; `history[k]` holds network k's curve."""
 
-    def __init__(self, net: StackedDenseAE, lr: float = 1e-3, weight_decay: float = 0.0) -> None:
+    def __init__(
+        self,
+        net: StackedDenseAE,
+        data: StackedBatches,
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        trim: float = 0.0,
+    ) -> None:
         super().__init__()
-        self.save_hyperparameters(ignore=["net"])
-        self.net = net
+        self.save_hyperparameters(ignore=["net", "data"])
+        self.net, self.data = net, data
         self.automatic_optimization = False  # one optimiser step per batch of the epoch's steps
-        k = len(net.nets)
+        k = net.weight0.shape[0]
+        self.views = [net.parameter_views(i) for i in range(k)]  # network i's own tensors
+        self._grad_views: list[list[torch.Tensor]] | None = None  # network k's views of grads
         self.history: list[list[dict]] = [[] for _ in range(k)]
         self._sums, self._counts = torch.zeros(k), torch.zeros(k)
 
     def training_step(self, steps: list, batch_idx: int) -> None:
-        opt = self.optimizers()
-        for x, mask in steps:  # (K, B, D), (K, B): one update of every network with a batch
-            err = (self.net(x) - x).pow(2).mean(2) * mask  # (K, B): each image's squared error
-            count = mask.sum(1)  # (K,)
-            loss = err.sum(1) / count.clamp(min=1)  # (K,): each network's batch loss
-            opt.zero_grad(set_to_none=True)
-            self.manual_backward(loss.sum())  # network k's gradient is its own loss's
-            for k in (count == 0).nonzero().flatten().tolist():  # no batch: no update this step
-                for p in self.net.nets[k].parameters():
-                    p.grad = None
+        opt = self.optimizers().optimizer  # StackedAdam itself, as AutoencoderModule
+        shape = (len(self.views), self.data.batch_size, self.data.xs[0].shape[1])  # (K, B, D)
+        for step in steps:  # [(B_k,) or None]: one update of every network with a batch
+            x = self.data.gather(step, self.net.workspace("x", shape))  # (K, B, D)
+            counts = [0 if idx is None else len(idx) for idx in step]
+            count = torch.tensor(counts, dtype=x.dtype)  # (K,)
+            mask = (torch.arange(shape[1]) < count[:, None]).to(x.dtype)  # (K, B)
+            d = x.shape[2]  # x (K, B, D)
+            hs = self.net(x)
+            grad = torch.sub(hs[-1], x, out=self.net.workspace("err", x.shape))  # (K, B, D): y - x
+            err = torch.linalg.vector_norm(grad, dim=2).square_().div_(d)  # (K, B)
+            weight = row_weights(err, mask, self.hparams.trim)  # (K, B)
+            loss = (weight * err).sum(1)  # (K,): each network's batch loss
+            grads = self.net.gradients(hs, grad, weight * (2.0 / d))  # d(mean)/dy = 2 (y - x) / D
+            if self._grad_views is None or self._grad_views[0][0].data_ptr() != grads[0].data_ptr():
+                self._grad_views = [[g[k] for g in grads] for k in range(len(self.views))]
+            for views, gs, n in zip(self.views, self._grad_views, counts, strict=True):
+                for view, g in zip(views, gs, strict=True):  # no batch: no gradient, no update
+                    view.grad = g if n else None
             opt.step()
-            self._sums += loss.detach() * count
+            self._sums += loss * count
             self._counts += count
 
     def on_train_epoch_end(self) -> None:
@@ -119,10 +293,7 @@ class StackedAEModule(pl.LightningModule):
         self._sums, self._counts = torch.zeros_like(self._sums), torch.zeros_like(self._counts)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
-        hp = self.hparams  # per parameter tensor: each network's own moments and step count
-        return torch.optim.Adam(
-            self.net.parameters(), lr=hp.lr, weight_decay=hp.weight_decay, fused=True
-        )
+        return StackedAdam(self.views, self.hparams.lr, self.hparams.weight_decay)
 
 
 def stackable(model_cfg, trainer_cfg) -> bool:
@@ -139,8 +310,11 @@ def stackable(model_cfg, trainer_cfg) -> bool:
 def fit_stacked(nets: list[DenseAE], xs: list[torch.Tensor], seeds: list[int], model_cfg, cfg):
     """Train K networks (each built with its seed, as `Detector` builds it) on their images
     xs[k] (N_k, C, H, W) at once; returns each network's state_dict and per-epoch curves."""
-    module = StackedAEModule(StackedDenseAE(nets), model_cfg.lr, model_cfg.weight_decay)
-    steps = DataLoader(StackedBatches(xs, cfg.batch_size, seeds), batch_size=None)
-    loader = training.grouped(steps, 0)  # an epoch's steps per Lightning step
+    data = StackedBatches(xs, cfg.batch_size, seeds)
+    module = StackedAEModule(
+        StackedDenseAE(nets), data, model_cfg.lr, model_cfg.weight_decay, model_cfg.get("trim", 0.0)
+    )
+    steps = DataLoader(data, batch_size=None)
+    loader = training.grouped(steps, 8)  # 8 steps per Lightning step: its cost paid once per 8
     training.drive(module, loader, None, cfg.max_epochs, cfg)
     return module.net.state_dicts(), module.history

@@ -81,9 +81,9 @@ class Grouped(IterableDataset):
     def __iter__(self):
         it, left = iter(self.loader), len(self.loader)
         while left > 0:  # len() batches, as Lightning takes them: the sampler is not run past them
-            chunk = list(itertools.islice(it, min(self.m or left, left)))
-            left -= len(chunk)
-            yield chunk
+            n = min(self.m or left, left)
+            left -= n
+            yield itertools.islice(it, n)  # lazy: each batch is gathered just before its step
 
 
 def grouped(loader: DataLoader, m: int) -> DataLoader:
