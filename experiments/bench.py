@@ -4,9 +4,12 @@
    epochs, batch size and Adam on MNIST one-class sets: a bare PyTorch loop; the Lightning module
    (one network); the stacked path (`models/stacked.py`: K networks, each on its own class, in
    one batched network); and a peer library's autoencoder of the same shape (PyOD's AutoEncoder:
-   hidden [50], tanh, no batch norm, no dropout, no weight decay). Samples/s counts networks x
-   images x epochs (PyOD's: the images of its full batches; its loader drops the short last
-   one). Best of five, interleaved: this machine's speed drifts by up to 30% within minutes.
+   hidden [50], tanh, no batch norm, no dropout, no weight decay; its output layer is linear,
+   ours a sigmoid, one more pass for us). Samples/s counts networks x images x epochs (PyOD's:
+   the images of its full batches; its loader drops the short last one). Five rounds after a
+   warm-up round, the paths interleaved in each: rates are each path's best round, ratios the
+   median over rounds of the ratio within a round (neighbours in time: this machine's speed
+   drifts by up to 30% within minutes), with their range.
    Targets (issue 14): Lightning >= 0.9 x bare; stacked >= 3 x the peer. The same on one thread
    (`make reproduce` runs each sweep on one): bare loop, Lightning and stacked.
 2. Where a training step's time goes (torch's profiler, one thread): the share of the matrix
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -64,8 +68,8 @@ def class_sets(data_root: str, k: int) -> list[torch.Tensor]:
 
 
 def peer(x: torch.Tensor, epochs: int, batch_size: int, lr: float) -> float:
-    """PyOD's AutoEncoder of the same network, epochs and batch: seconds to fit (its `fit`: the
-    training, then the scores of the training images)."""
+    """PyOD's AutoEncoder of the same network, epochs and batch: seconds of its training (its
+    `fit` less one more pass of its scoring of the training images, which `fit` ends with)."""
     from pyod.models.auto_encoder import AutoEncoder
 
     model = AutoEncoder(
@@ -73,9 +77,13 @@ def peer(x: torch.Tensor, epochs: int, batch_size: int, lr: float) -> float:
         dropout_rate=0.0, epoch_num=epochs, batch_size=batch_size, lr=lr, preprocessing=False,
         optimizer_params={"weight_decay": 0.0}, random_state=0, verbose=0, device="cpu",
     )  # fmt: skip
+    flat = x.flatten(1).numpy()
     t = time.perf_counter()
-    model.fit(x.flatten(1).numpy())
-    return time.perf_counter() - t
+    model.fit(flat)
+    fit = time.perf_counter() - t
+    t = time.perf_counter()
+    model.decision_function(flat)
+    return fit - (time.perf_counter() - t)
 
 
 def throughput(
@@ -83,18 +91,19 @@ def throughput(
     data_root: str,
     k: int,
     paths: tuple[str, ...] = ("bare", "lightning", "stacked", "peer"),
-) -> dict[str, float]:
-    """Best of five, interleaved: training samples/s of each path."""
+    rounds: int = 5,
+) -> dict[str, list[float]]:
+    """Training samples/s of each path in each of `rounds` rounds, the paths interleaved."""
     cfg = config("trainer.progress_bar=false", f"trainer.max_epochs={epochs}")
     xs = class_sets(data_root, k)
     x, bs, lr = xs[0], int(cfg.trainer.batch_size), float(cfg.model.lr)
-    rates: dict[str, float] = {}
+    rates: dict[str, list[float]] = {name: [] for name in paths}
 
     def net(seed: int):
         pl.seed_everything(seed, verbose=False)
         return models.build(cfg.model, tuple(x.shape[1:]))
 
-    for _ in range(5):
+    for round_ in range(rounds + 1):  # round 0 warms up (imports, allocator) and is not counted
         for name in paths:
             t = time.perf_counter()
             if name == "bare":
@@ -108,8 +117,16 @@ def throughput(
             samples = epochs * (sum(len(s) for s in xs) if name == "stacked" else len(x))
             if name == "peer":  # PyOD's loader drops the last, short batch of an epoch
                 samples = epochs * (len(x) // bs) * bs
-            rates[name] = max(rates.get(name, 0.0), samples / seconds)
+            if round_:
+                rates[name].append(samples / seconds)
     return rates
+
+
+def ratio(rates: dict[str, list[float]], a: str, b: str) -> str:
+    """a / b within each round (neighbours in time, so the machine's drift cancels), as the
+    median over rounds [lowest, highest]."""
+    r = sorted(x / y for x, y in zip(rates[a], rates[b], strict=True))
+    return f"{a} / {b} {statistics.median(r):.2f} [{r[0]:.2f}, {r[-1]:.2f}]"
 
 
 def profile(data_root: str, epochs: int = 2) -> dict[str, float]:
@@ -186,23 +203,24 @@ def main() -> None:
         f"{store.mkl_dispatch()} (make bench preloads MKL_SHIM as the sweeps do)"
     )
     r = throughput(args.epochs, args.data, args.stack)
+    best = {name: max(v) for name, v in r.items()}
     print(
-        f"training samples/s ({args.epochs} epochs, batch 256, 784-50-784 tanh, MNIST one-class "
-        f"sets): bare loop {r['bare']:,.0f}  lightning {r['lightning']:,.0f}  "
-        f"stacked x{args.stack} {r['stacked']:,.0f}  peer (PyOD AutoEncoder) {r['peer']:,.0f}"
+        f"training samples/s, best of {len(r['bare'])} rounds ({args.epochs} epochs, batch 256, "
+        f"784-50-784 tanh, MNIST one-class sets): bare loop {best['bare']:,.0f}  lightning "
+        f"{best['lightning']:,.0f}  stacked x{args.stack} {best['stacked']:,.0f}  peer (PyOD "
+        f"AutoEncoder) {best['peer']:,.0f}"
     )
     print(
-        f"ratios: lightning / bare {r['lightning'] / r['bare']:.2f} (target >= 0.90)  "
-        f"stacked / peer {r['stacked'] / r['peer']:.2f} (target >= 3)  "
-        f"lightning / peer {r['lightning'] / r['peer']:.2f}"
+        f"ratios within a round, median [range]: {ratio(r, 'lightning', 'bare')} (target >= 0.90)"
+        f"  {ratio(r, 'stacked', 'peer')} (target >= 3)  {ratio(r, 'lightning', 'peer')}"
     )
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     one = throughput(args.epochs, args.data, args.stack, paths=("bare", "lightning", "stacked"))
     print(
-        f"one thread: bare loop {one['bare']:,.0f}  lightning {one['lightning']:,.0f}  "
-        f"stacked x{args.stack} {one['stacked']:,.0f} (lightning / bare "
-        f"{one['lightning'] / one['bare']:.2f}, stacked / bare {one['stacked'] / one['bare']:.2f})"
+        f"one thread, best: bare loop {max(one['bare']):,.0f}  lightning "
+        f"{max(one['lightning']):,.0f}  stacked x{args.stack} {max(one['stacked']):,.0f}; "
+        f"{ratio(one, 'lightning', 'bare')}  {ratio(one, 'stacked', 'bare')}"
     )
     prof = profile(args.data)
     print(
