@@ -149,6 +149,11 @@ class ConvAE(nn.Module):
         return list(zip(hs, mids, strict=True))
 
 
+def trimmed_keep(n: int, trim: float) -> int:
+    """How many of a batch's n images the trimmed loss keeps (those of lowest error)."""
+    return max(1, n - int(trim * n))
+
+
 class AutoencoderModule(pl.LightningModule):
     """Lightning shell: MSE reconstruction loss, Adam, one step shared by train and val.
 
@@ -197,7 +202,7 @@ class AutoencoderModule(pl.LightningModule):
         trim = self.hparams.get("trim", 0.0) if stage == "train" else 0.0
         if trim:  # trimmed loss: the batch's highest per-image errors are left out
             err = (self.net(x) - x).pow(2).flatten(1).mean(1)  # (B,)
-            keep = max(1, len(x) - int(trim * len(x)))
+            keep = trimmed_keep(len(x), trim)
             loss = err.topk(keep, largest=False).values.mean()
         else:
             loss = nn.functional.mse_loss(self.net(x), x)
@@ -213,9 +218,10 @@ class AutoencoderModule(pl.LightningModule):
 
     def training_step(self, batches: list[tuple[torch.Tensor, ...]], batch_idx: int) -> None:
         # torch's Adam and backward themselves: Lightning's per-step wrappers (its backward and
-        # optimiser-step hooks, profiler records and closure: ~0.5 ms a step, 16% of a 784-50-784
-        # fit in `make bench`) serve precision plugins, clipping and multi-device strategies,
-        # none of which a run uses (one device, float32, no clipping).
+        # optimiser-step hooks, profiler records and closure: ~0.5 ms a step; a 10-epoch
+        # 784-50-784 fit took 736 ms with them, 620 ms without Lightning, in a scratch timing)
+        # serve precision plugins, clipping and multi-device strategies, none of which a run
+        # uses (one device, float32, no clipping).
         opt = self.optimizers().optimizer
         for batch in batches:  # (B, C, H, W) each, in the sampler's order
             loss = self._step(batch, "train")

@@ -23,7 +23,7 @@ from torch import nn
 from torch.utils.data import DataLoader, IterableDataset
 
 from deepad.models import training
-from deepad.models.autoencoder import ACTIVATIONS, DenseAE
+from deepad.models.autoencoder import ACTIVATIONS, DenseAE, trimmed_keep
 
 
 def _activate_(name: str, z: torch.Tensor) -> torch.Tensor:
@@ -223,7 +223,7 @@ class StackedAdam(torch.optim.Optimizer):
 
 def row_weights(err: torch.Tensor, mask: torch.Tensor, trim: float) -> torch.Tensor:
     """Each image's weight in its network's batch loss, (K, B): 1 / (images in the batch) for the
-    mean squared error; with `trim` > 0, 1 / keep for the keep = max(1, n - int(trim n)) images of
+    mean squared error; with `trim` > 0, 1 / keep for the keep = `trimmed_keep(n, trim)` images of
     lowest error and 0 for the rest (`AutoencoderModule`'s trimmed loss); 0 for padding rows.
     err (K, B): each image's mean squared error."""
     count = mask.sum(1)  # (K,)
@@ -233,7 +233,7 @@ def row_weights(err: torch.Tensor, mask: torch.Tensor, trim: float) -> torch.Ten
     err = err.masked_fill(mask == 0, float("inf"))  # padding is never kept
     for k, n in enumerate(count.long().tolist()):
         if n:
-            keep = max(1, n - int(trim * n))
+            keep = trimmed_keep(n, trim)
             weight[k, err[k].topk(keep, largest=False).indices] = 1.0 / keep
     return weight
 
