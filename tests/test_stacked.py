@@ -55,11 +55,14 @@ def test_a_stacked_network_equals_its_training_alone(sets):
 
 @pytest.mark.parametrize(
     "hidden,act,out_act",
-    [([16, 8], "tanh", "sigmoid"), ([12], "relu", "tanh"), ([10], "sigmoid", "relu")],
-)
+    [([16, 8], "tanh", "sigmoid"), ([12], "relu", "tanh"), ([10], "sigmoid", "relu"),
+     ([32, 8], "tanh", "sigmoid")],
+)  # fmt: skip
 def test_written_out_gradients_are_autograds(hidden, act, out_act):
     """`StackedDenseAE.gradients` against autograd through each network alone, for a loss whose
-    rows carry weights (a padded row: 0; a trimmed batch: 0 or 1 / keep)."""
+    rows carry weights (a padded row: 0; a trimmed batch: 0 or 1 / keep), in every layout: on 20
+    inputs, [32, 8] has a widening first layer, narrowing ones and a widening one with its bias
+    folded into its weight."""
     model = OmegaConf.merge(MODEL, {"hidden": hidden, "activation": act, "out_activation": out_act})
     nets = []
     for seed in (0, 1):
@@ -75,11 +78,20 @@ def test_written_out_gradients_are_autograds(hidden, act, out_act):
         (err * weight[k]).sum().backward()
         for view, g in zip(stack.parameter_views(k), grads, strict=True):
             assert g[k].shape == view.shape
-        ours = stacked.StackedDenseAE([one]).state_dicts()[0]  # the layout of a DenseAE
-        got = {name: g for name, g in zip(ours, (g[k] for g in grads), strict=True)}
+        got = stack.state_dict_of(grads, k)  # named and shaped as a DenseAE's parameters
         for name, p in one.named_parameters():
-            mine = got[name].t() if name.endswith("weight") else got[name][0]
-            torch.testing.assert_close(mine, p.grad, rtol=1e-4, atol=1e-7)
+            torch.testing.assert_close(got[name], p.grad, rtol=1e-4, atol=1e-7)
+
+
+def test_networks_past_their_last_batch_are_left_out_of_a_step(sets):
+    """A step lists the networks up to the last one with a batch: with the largest set first, as
+    `fit_stacked` orders a stack, an epoch's last step computes only the network still training
+    (the others sit it out; in the caller's order they would be computed as zero padding)."""
+    steps = list(stacked.StackedBatches(sets, 32, [0, 1, 2]))  # 2, 2 and 3 batches of 32
+    assert [len(s) for s in steps] == [3, 3, 3]
+    assert steps[2][:2] == [None, None] and len(steps[2][2]) == 66 - 64
+    steps = list(stacked.StackedBatches([sets[2], sets[0], sets[1]], 32, [2, 0, 1]))
+    assert [len(s) for s in steps] == [3, 3, 1]
 
 
 def test_a_trimmed_stacked_network_equals_its_training_alone(sets):

@@ -1,5 +1,5 @@
 """Many dense autoencoders of one shape trained as one network (issue 14): their weights stacked
-on a leading network axis, one batched matmul (`torch.baddbmm` / `torch.bmm`) per layer and pass,
+on a leading network axis, one batched matmul (`torch.bmm`) per layer and pass,
 each network on its own images, its own shuffled batches (its own seeded generator, as
 `training.batches`), its own loss (mean squared error, or `AutoencoderModule`'s trimmed loss) and
 its own Adam state and step count. A network trained here is the network `training.fit` trains
@@ -12,7 +12,10 @@ gradient, never to a (K, B, 784) tensor, and the output activation's derivative 
 place. On this 2-core CPU that made a loop of 8 stacked 784-50-784 networks 1.3x faster than
 autograd over the same stacked tensors (a scratch timing at 8a32de1's design, not a make target:
 150k against 116k samples/s on 2 threads, 78k against 60k on one). A test holds them to
-autograd's gradients.
+autograd's gradients. Each weight is then kept with its narrow side first, the decoder's bias
+folded into its weight, and the networks that have finished an epoch left out of its last steps
+(`StackedDenseAE`, `StackedBatches`): 1.13x [1.06, 1.21] faster again than 8a32de1's stack
+(median [range] of 8 interleaved rounds, 8 networks on MNIST one-class sets, 2 threads; scratch).
 """
 
 from __future__ import annotations
@@ -52,10 +55,15 @@ def _name(act: nn.Module) -> str:
 
 
 class StackedDenseAE(nn.Module):
-    """K DenseAEs with the same widths and activations, run as one. Layer i holds `weight{i}`
-    (K, in, out), each network's nn.Linear weight transposed so that a pass is x @ W, and
-    `bias{i}` (K, 1, out). `parameter_views(k)` are network k's own tensors (views into these),
-    which the optimiser steps one by one; `state_dicts()` gives each network back as a DenseAE."""
+    """K DenseAEs with the same widths and activations, run as one. Layer i holds `weight{i}`,
+    each network's nn.Linear weight with its narrow side first: (K, in, out) for a widening layer,
+    (K, out, in) for a narrowing one (the weight gradient, a product over the batch, ran 1.3-1.5x
+    faster as (50, 784) than as (784, 50) on this CPU: a scratch timing). Its bias is `bias{i}`
+    (K, 1, out), except in a widening layer after the first, whose input carries a column of ones:
+    there the bias is the weight's last row, (K, in + 1, out), so one product makes the layer's
+    output and one its weight and bias gradients (a (K, B, 784) bias broadcast into the output
+    cost about 0.4 ms a step). `parameter_views(k)` are network k's own tensors (views into
+    these), which the optimiser steps; `state_dicts()` gives each network back as a DenseAE."""
 
     def __init__(self, nets: list[DenseAE]) -> None:
         super().__init__()
@@ -64,85 +72,121 @@ class StackedDenseAE(nn.Module):
         layers = [[*net.encoder, *net.decoder] for net in nets]
         self.depth = len(layers[0])
         self.acts = [_name(nets[0].act)] * (self.depth - 1) + [_name(nets[0].out_act)]
+        self.widths = [(lin.in_features, lin.out_features) for lin in layers[0]]
+        self.widening = [n_in < n_out for n_in, n_out in self.widths]
+        self.folded = [i > 0 and wide for i, wide in enumerate(self.widening)]  # bias in weight
         for i in range(self.depth):
-            w = torch.stack([net_layers[i].weight.detach().t() for net_layers in layers])
-            b = torch.stack([net_layers[i].bias.detach() for net_layers in layers])
-            self.register_buffer(f"weight{i}", w.contiguous())  # (K, in, out)
-            self.register_buffer(f"bias{i}", b[:, None].contiguous())  # (K, 1, out)
+            w = torch.stack([net[i].weight.detach() for net in layers])  # (K, out, in)
+            b = torch.stack([net[i].bias.detach() for net in layers])[:, None]  # (K, 1, out)
+            if self.widening[i]:
+                w = w.transpose(1, 2)  # (K, in, out)
+            if self.folded[i]:
+                w = torch.cat([w, b], 1)  # (K, in + 1, out): the bias is the last row
+            else:
+                self.register_buffer(f"bias{i}", b.contiguous())  # (K, 1, out)
+            self.register_buffer(f"weight{i}", w.contiguous())
         self._work: dict[str, torch.Tensor] = {}  # a step's tensors, reused from step to step
 
-    def workspace(self, name: str, shape: tuple[int, ...]) -> torch.Tensor:
-        """A workspace tensor, allocated once per shape: a fresh (K, B, 784) tensor a step costs
-        more than the arithmetic on it (the allocator's page faults), and reused ones stay in
-        the CPU's cache."""
+    def workspace(self, name: str, shape: tuple[int, ...], ones: bool = False) -> torch.Tensor:
+        """A workspace tensor of `shape` (k, ...): the first k networks' rows of a (K, ...) tensor
+        allocated once per shape (its last column ones if `ones`). A fresh (K, B, 784) tensor a
+        step costs more than the arithmetic on it (the allocator's page faults), and reused ones
+        stay in the CPU's cache."""
         buf = self._work.get(name)
-        if buf is None or buf.shape != shape:
-            buf = self._work[name] = torch.empty(shape, dtype=self.weight0.dtype)
-        return buf
+        if buf is None or buf.shape[1:] != shape[1:]:
+            buf = self._work[name] = torch.empty(
+                (len(self.weight0), *shape[1:]), dtype=self.weight0.dtype
+            )
+            if ones:
+                buf[..., -1] = 1.0
+        return buf[: shape[0]]
 
-    def layer(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return getattr(self, f"weight{i}"), getattr(self, f"bias{i}")
+    def tensors(self, i: int) -> list[torch.Tensor]:
+        """Layer i's stacked tensors: [weight, bias], or [weight] where the bias is folded in."""
+        w = getattr(self, f"weight{i}")
+        return [w] if self.folded[i] else [w, getattr(self, f"bias{i}")]
 
     def parameter_views(self, k: int) -> list[torch.Tensor]:
-        return [t[k] for i in range(self.depth) for t in self.layer(i)]
+        return [t[k] for i in range(self.depth) for t in self.tensors(i)]
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Every layer's output for x (K, B, D): [x, h_1, ..., y], y (K, B, D). They live in
-        the stack's workspace: the next call overwrites them."""
-        hs = [x]
+        """Each layer's input and the output of the first k networks for x (k, B, D): [x, h_1,
+        ..., y], y (k, B, D); an h_i whose layer folds its bias ends with a column of ones. They
+        live in the stack's workspace: the next call overwrites them."""
+        hs, k = [x], len(x)
         for i in range(self.depth):
-            w, b = self.layer(i)
-            out = self.workspace(f"h{i}", (*x.shape[:2], w.shape[2]))  # (K, B, out)
-            hs.append(_activate_(self.acts[i], torch.baddbmm(b, hs[-1], w, out=out)))
+            w, n_out = self.tensors(i)[0][:k], self.widths[i][1]
+            w = w if self.widening[i] else w.transpose(1, 2)  # (K, in (+ 1), out)
+            ones = i + 1 < self.depth and self.folded[i + 1]
+            buf = self.workspace(f"h{i}", (*x.shape[:2], n_out + ones), ones)  # (K, B, out (+ 1))
+            out = buf[..., :n_out] if ones else buf
+            torch.bmm(hs[-1], w, out=out)  # (baddbmm with a transposed w: K products, profiler)
+            if not self.folded[i]:
+                out.add_(getattr(self, f"bias{i}")[:k])
+            _activate_(self.acts[i], out)
+            hs.append(buf)
         return hs
 
     def gradients(
         self, hs: list[torch.Tensor], grad: torch.Tensor, row_weight: torch.Tensor
     ) -> list[torch.Tensor]:
-        """The gradients of sum_k sum_b row_weight[k, b] * l(k, b), where grad (K, B, D) is each
-        image's dl/dy (overwritten) and row_weight (K, B): [dW_0, db_0, dW_1, ...], stacked as
-        the layers. A row's weight scales its whole backward pass, so it is applied once per
-        layer to whichever factor of the weight gradient is narrower. The gradients live in the
-        stack's workspace: the next call overwrites them."""
-        wcol = row_weight[:, :, None]  # (K, B, 1)
+        """The gradients of sum_k sum_b row_weight[k, b] * l(k, b) over the first k networks (those
+        of `hs`), where grad (k, B, D) is each image's dl/dy (overwritten) and row_weight (k, B):
+        one per stacked tensor, its first k networks' rows, laid out as it (`tensors`). A row's
+        weight scales its whole backward pass, so it is applied once per layer to whichever
+        factor of the weight gradient is narrower. The gradients live in the stack's workspace:
+        the next call overwrites them."""
+        wcol, k = row_weight[:, :, None], len(grad)  # (k, B, 1)
         grads: list[torch.Tensor] = []
         for i in reversed(range(self.depth)):
-            delta = _derivative_times_(self.acts[i], grad, hs[i + 1])  # (K, B, out): dl/dz
-            h_in = hs[i]  # (K, B, in)
-            w = self.layer(i)[0]  # (K, in, out)
-            dw, db = (
-                self.workspace(f"dw{i}", w.shape),
-                self.workspace(f"db{i}", self.layer(i)[1].shape),
-            )
-            if h_in.shape[2] <= delta.shape[2]:
-                torch.bmm((h_in * wcol).transpose(1, 2), delta, out=dw)  # (K, in, out)
+            (n_in, n_out), w = self.widths[i], self.tensors(i)[0][:k]
+            delta = _derivative_times_(self.acts[i], grad, hs[i + 1][..., :n_out])  # dl/dz
+            h_in, d = hs[i], delta  # (K, B, in (+ 1)), (K, B, out)
+            if h_in.shape[2] <= n_out:
+                h_in = h_in * wcol
             else:
-                torch.bmm(h_in.transpose(1, 2), delta * wcol, out=dw)
-            torch.bmm(row_weight[:, None], delta, out=db)  # (K, 1, out)
-            grads[:0] = [dw, db]
+                d = delta * wcol
+            dw = self.workspace(f"dw{i}", w.shape)
+            if self.widening[i]:
+                torch.bmm(h_in.transpose(1, 2), d, out=dw)  # (K, in (+ 1), out)
+            else:
+                torch.bmm(d.transpose(1, 2), h_in, out=dw)  # (K, out, in)
+            if self.folded[i]:  # the bias's gradient is dw's last row
+                grads[:0] = [dw]
+            else:
+                db = self.workspace(f"db{i}", (len(w), 1, n_out))
+                grads[:0] = [dw, torch.bmm(row_weight[:, None], delta, out=db)]  # (K, 1, out)
             if i:
-                grad = torch.bmm(delta, w.transpose(1, 2), out=self.workspace(f"g{i}", h_in.shape))
+                w_t = w[:, :n_in].transpose(1, 2) if self.widening[i] else w  # (K, out, in)
+                grad = torch.bmm(delta, w_t, out=self.workspace(f"g{i}", (*delta.shape[:2], n_in)))
         return grads
+
+    def state_dict_of(self, tensors: list[torch.Tensor], k: int) -> dict[str, torch.Tensor]:
+        """Network k's share of stacked tensors laid out as the stack's (its weights, or their
+        gradients), named and shaped as a DenseAE's state_dict."""
+        state, it = {}, iter(tensors)
+        for i in range(self.depth):
+            part, j = ("encoder", i) if i < self.n_enc else ("decoder", i - self.n_enc)
+            w, n_in = next(it)[k], self.widths[i][0]
+            w, b = (w[:n_in], w[n_in]) if self.folded[i] else (w, next(it)[k, 0])
+            w = w.t() if self.widening[i] else w  # (out, in)
+            state[f"{part}.{j}.weight"] = w.clone(memory_format=torch.contiguous_format)
+            state[f"{part}.{j}.bias"] = b.clone()
+        return state
 
     def state_dicts(self) -> list[dict[str, torch.Tensor]]:
         """Each network's own state_dict, as a DenseAE holds it."""
-        out = []
-        for k in range(self.weight0.shape[0]):
-            state = {}
-            for i in range(self.depth):
-                part, j = ("encoder", i) if i < self.n_enc else ("decoder", i - self.n_enc)
-                w, b = self.layer(i)
-                state[f"{part}.{j}.weight"] = w[k].t().clone()  # (out, in)
-                state[f"{part}.{j}.bias"] = b[k, 0].clone()
-            out.append(state)
-        return out
+        tensors = [t for i in range(self.depth) for t in self.tensors(i)]
+        return [self.state_dict_of(tensors, k) for k in range(len(self.weight0))]
 
 
 class StackedBatches(IterableDataset):
-    """One epoch of steps; step t is a list of K row-index tensors, entry k network k's batch
-    (B_k,) of rows of its images, or None: it sits the step out. Network k's batches are the ones
-    its own `training.Batches` (seeded with its seed) draws, the batches it would train on alone,
-    taken len() batches an epoch as Lightning takes them; a network with fewer steps sits out the
+    """One epoch of steps; step t is a list of row-index tensors, entry k network k's batch
+    (B_k,) of rows of its images, or None: it sits the step out, as do the networks past the
+    list's end (so a stack ordered by set size, as `fit_stacked` orders it, computes only the
+    networks still training at an epoch's end). Network k's batches are the ones its own
+    `training.Batches` (seeded with its seed) draws, the batches it would train on alone, taken
+    len() batches an epoch as Lightning takes them; a network with fewer steps sits out the
     rest. `gather` fetches a step's images where they are used, into the stack's workspace."""
 
     def __init__(self, xs: list[torch.Tensor], batch_size: int, seeds: list[int]) -> None:
@@ -158,11 +202,15 @@ class StackedBatches(IterableDataset):
     def __iter__(self):
         epoch = [sampler.indices() for sampler in self.samplers]  # [[(B,), ...] per network]
         for t in range(len(self)):
-            yield [batches[t] if t < len(batches) else None for batches in epoch]
+            step = [batches[t] if t < len(batches) else None for batches in epoch]
+            while step[-1] is None:  # some network has a batch: len() is the largest's count
+                step.pop()
+            yield step
 
     def gather(self, step: list[torch.Tensor | None], out: torch.Tensor) -> torch.Tensor:
-        """A step's images into out (K, B, D); rows past a network's batch are zeros."""
-        for k, (x, rows, idx) in enumerate(zip(self.xs, out, step, strict=True)):
+        """A step's images into out (k, B, D), k = len(step); rows past a network's batch are
+        zeros."""
+        for k, (x, rows, idx) in enumerate(zip(self.xs[: len(step)], out, step, strict=True)):
             n = 0 if idx is None else len(idx)
             if n:
                 torch.index_select(x, 0, idx, out=rows if n == len(rows) else rows[:n])
@@ -265,27 +313,33 @@ class StackedAEModule(pl.LightningModule):
 
     def training_step(self, steps: list, batch_idx: int) -> None:
         opt = self.optimizers().optimizer  # StackedAdam itself, as AutoencoderModule
-        shape = (len(self.views), self.data.batch_size, self.data.xs[0].shape[1])  # (K, B, D)
         for step in steps:  # [(B_k,) or None]: one update of every network with a batch
-            x = self.data.gather(step, self.net.workspace("x", shape))  # (K, B, D)
+            shape = (len(step), self.data.batch_size, self.data.xs[0].shape[1])  # (k, B, D)
+            x = self.data.gather(step, self.net.workspace("x", shape))  # (k, B, D)
             counts = [0 if idx is None else len(idx) for idx in step]
-            count = torch.tensor(counts, dtype=x.dtype)  # (K,)
-            mask = (torch.arange(shape[1]) < count[:, None]).to(x.dtype)  # (K, B)
-            d = x.shape[2]  # x (K, B, D)
+            count = torch.tensor(counts, dtype=x.dtype)  # (k,)
+            mask = (torch.arange(shape[1]) < count[:, None]).to(x.dtype)  # (k, B)
+            d = x.shape[2]
             hs = self.net(x)
-            grad = torch.sub(hs[-1], x, out=self.net.workspace("err", x.shape))  # (K, B, D): y - x
-            err = torch.linalg.vector_norm(grad, dim=2).square_().div_(d)  # (K, B)
-            weight = row_weights(err, mask, self.hparams.trim)  # (K, B)
-            loss = (weight * err).sum(1)  # (K,): each network's batch loss
+            grad = torch.sub(hs[-1], x, out=self.net.workspace("err", x.shape))  # (k, B, D): y - x
+            err = torch.linalg.vector_norm(grad, dim=2).square_().div_(d)  # (k, B)
+            weight = row_weights(err, mask, self.hparams.trim)  # (k, B)
+            loss = (weight * err).sum(1)  # (k,): each network's batch loss
             grads = self.net.gradients(hs, grad, weight * (2.0 / d))  # d(mean)/dy = 2 (y - x) / D
-            if self._grad_views is None or self._grad_views[0][0].data_ptr() != grads[0].data_ptr():
-                self._grad_views = [[g[k] for g in grads] for k in range(len(self.views))]
-            for views, gs, n in zip(self.views, self._grad_views, counts, strict=True):
-                for view, g in zip(views, gs, strict=True):  # no batch: no gradient, no update
-                    view.grad = g if n else None
+            views = self._grad_views
+            if (
+                views is None
+                or len(views) < len(step)
+                or views[0][0].data_ptr() != grads[0].data_ptr()
+            ):
+                views = self._grad_views = [[g[j] for g in grads] for j in range(len(step))]
+            for j, params in enumerate(self.views):  # no batch: no gradient, no update
+                gs = views[j] if j < len(step) and counts[j] else [None] * len(params)
+                for param, g in zip(params, gs, strict=True):
+                    param.grad = g
             opt.step()
-            self._sums += loss * count
-            self._counts += count
+            self._sums[: len(step)] += loss * count
+            self._counts[: len(step)] += count
 
     def on_train_epoch_end(self) -> None:
         means = self._sums / self._counts.clamp(min=1)  # (K,)
@@ -312,11 +366,15 @@ def stackable(model_cfg, trainer_cfg) -> bool:
 def fit_stacked(nets: list[DenseAE], xs: list[torch.Tensor], seeds: list[int], model_cfg, cfg):
     """Train K networks (each built with its seed, as `Detector` builds it) on their images
     xs[k] (N_k, C, H, W) at once; returns each network's state_dict and per-epoch curves."""
-    data = StackedBatches(xs, cfg.batch_size, seeds)
+    order = sorted(range(len(nets)), key=lambda k: -len(xs[k]))  # largest set first: see
+    # StackedBatches; the networks that sit out an epoch's last steps are then not computed
+    data = StackedBatches([xs[k] for k in order], cfg.batch_size, [seeds[k] for k in order])
     module = StackedAEModule(
-        StackedDenseAE(nets), data, model_cfg.lr, model_cfg.weight_decay, model_cfg.get("trim", 0.0)
-    )
+        StackedDenseAE([nets[k] for k in order]), data, model_cfg.lr, model_cfg.weight_decay,
+        model_cfg.get("trim", 0.0),
+    )  # fmt: skip
     steps = DataLoader(data, batch_size=None)
     loader = training.grouped(steps, 8)  # 8 steps per Lightning step: its cost paid once per 8
     training.drive(module, loader, None, cfg.max_epochs, cfg)
-    return module.net.state_dicts(), module.history
+    states, back = module.net.state_dicts(), sorted(range(len(order)), key=order.__getitem__)
+    return [states[i] for i in back], [module.history[i] for i in back]
