@@ -6,10 +6,10 @@
    one batched network); and a peer library's autoencoder of the same shape (PyOD's AutoEncoder:
    hidden [50], tanh, no batch norm, no dropout, no weight decay; its output layer is linear,
    ours a sigmoid, one more pass for us). Samples/s counts networks x images x epochs (PyOD's:
-   the images of its full batches; its loader drops the short last one). Five rounds after a
-   warm-up round, the paths interleaved in each: rates are each path's best round, ratios the
-   median over rounds of the ratio within a round (neighbours in time: this machine's speed
-   drifts by up to 30% within minutes), with their range.
+   the images of its full batches; its loader drops the short last one). `--rounds` rounds
+   (9) after a warm-up round, the paths interleaved in each: rates are each path's best round,
+   ratios the median over rounds of the ratio within a round (neighbours in time: this
+   machine's speed drifts by up to 30% within minutes), with their range.
    Targets (issue 14): Lightning >= 0.9 x bare; stacked >= 3 x the peer. The same on one thread
    (`make reproduce` runs each sweep on one): bare loop, Lightning and stacked.
 2. Where a training step's time goes (torch's profiler, one thread): the share of the matrix
@@ -91,7 +91,7 @@ def throughput(
     data_root: str,
     k: int,
     paths: tuple[str, ...] = ("bare", "lightning", "stacked", "peer"),
-    rounds: int = 5,
+    rounds: int = 9,
 ) -> dict[str, list[float]]:
     """Training samples/s of each path in each of `rounds` rounds, the paths interleaved."""
     cfg = config("trainer.progress_bar=false", f"trainer.max_epochs={epochs}")
@@ -196,13 +196,14 @@ def main() -> None:
     )
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--stack", type=int, default=8, help="networks in the stacked path")
+    parser.add_argument("--rounds", type=int, default=9, help="timed rounds after a warm-up")
     parser.add_argument("--data", default=os.environ.get("DEEPAD_DATA", "data"))
     args = parser.parse_args()
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU, MKL path "
         f"{store.mkl_dispatch()} (make bench preloads MKL_SHIM as the sweeps do)"
     )
-    r = throughput(args.epochs, args.data, args.stack)
+    r = throughput(args.epochs, args.data, args.stack, rounds=args.rounds)
     best = {name: max(v) for name, v in r.items()}
     print(
         f"training samples/s, best of {len(r['bare'])} rounds ({args.epochs} epochs, batch 256, "
@@ -216,7 +217,9 @@ def main() -> None:
     )
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    one = throughput(args.epochs, args.data, args.stack, paths=("bare", "lightning", "stacked"))
+    one = throughput(
+        args.epochs, args.data, args.stack, ("bare", "lightning", "stacked"), args.rounds
+    )
     print(
         f"one thread, best: bare loop {max(one['bare']):,.0f}  lightning "
         f"{max(one['lightning']):,.0f}  stacked x{args.stack} {max(one['stacked']):,.0f}; "
