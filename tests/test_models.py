@@ -115,7 +115,8 @@ def test_off_a_terminal_training_prints_one_line_per_epoch(capsys):
 @pytest.mark.parametrize("kind", ["ae", "dbn"])
 def test_many_batches_per_lightning_step_train_the_same_network(kind, n):
     """`steps_per_call` removes Lightning's per-step cost, not a single update: the network equals
-    one trained with one batch per Lightning step, bit for bit (the DBN's sampling included)."""
+    one trained with one batch per Lightning step through a DataLoader, bit for bit (the DBN's
+    sampling included, which reads the global stream a DataLoader draws from each epoch)."""
     x = training.to_tensor(synthetic_source(n_per_class=30).images[:n, None])
     if kind == "ae":
         model = {"kind": "autoencoder", "arch": "dense", "hidden": [8], "activation": "tanh",
@@ -130,10 +131,11 @@ def test_many_batches_per_lightning_step_train_the_same_network(kind, n):
     for grouped in (True, False):
         pl.seed_everything(0, verbose=False)
         module = models.build(OmegaConf.create(model), (1, 28, 28))
-        loader = training.batches(x, getattr(module, "batch_size", None) or 50, True, 0)
-        if grouped:
-            loader = training.grouped(loader, 0)
-        else:  # the plain loader: one batch per Lightning step
+        batch_size = getattr(module, "batch_size", None) or 50
+        if grouped:  # the batches themselves, no inner DataLoader, as training.fit hands them
+            loader = training.grouped(training.Batches(x, batch_size, True, 0), 0)
+        else:  # a plain DataLoader: one batch per Lightning step
+            loader = training.batches(x, batch_size, True, 0)
             step = type(module).training_step
             module.training_step = lambda b, i, m=module, step=step: step(m, [b], i)
         epochs = getattr(module, "max_epochs", None) or 3

@@ -23,7 +23,7 @@ from __future__ import annotations
 import pytorch_lightning as pl
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, IterableDataset
+from torch.utils.data import IterableDataset
 
 from deepad.models import training
 from deepad.models.autoencoder import ACTIVATIONS, DenseAE, trimmed_keep
@@ -373,8 +373,7 @@ def fit_stacked(nets: list[DenseAE], xs: list[torch.Tensor], seeds: list[int], m
         StackedDenseAE([nets[k] for k in order]), data, model_cfg.lr, model_cfg.weight_decay,
         model_cfg.get("trim", 0.0),
     )  # fmt: skip
-    steps = DataLoader(data, batch_size=None)
-    loader = training.grouped(steps, 8)  # 8 steps per Lightning step: its cost paid once per 8
+    loader = training.grouped(data, 8)  # 8 steps per Lightning step: its cost paid once per 8
     training.drive(module, loader, None, cfg.max_epochs, cfg)
     states, back = module.net.state_dicts(), sorted(range(len(order)), key=order.__getitem__)
     return [states[i] for i in back], [module.history[i] for i in back]

@@ -73,12 +73,21 @@ class Grouped(IterableDataset):
     """Up to `m` consecutive batches of a loader per item, in the loader's order: a module that
     takes them (`steps_per_call`) runs m optimiser steps in one Lightning step, so Lightning's
     per-step cost (hooks, closure, loop bookkeeping: more than a 784-50-784 step on the CPU) is
-    paid once per m batches. The batches and updates are the same as one per step."""
+    paid once per m batches. The batches and updates are the same as one per step.
 
-    def __init__(self, loader: DataLoader, m: int | None) -> None:
+    `loader` is a DataLoader or a dataset with len() (`Batches`, `StackedBatches`), iterated
+    directly: an inner DataLoader's per-batch machinery (profiler records, conversion) cost
+    about 70 us a batch, 2.5% of a 784-50-784 fit (a scratch timing). A DataLoader draws one
+    number from torch's global stream each epoch (its workers' base seed); that draw is made here
+    too, so the stream the DBN's sampling reads is the one the same batches through a DataLoader
+    leave it (a test: bit for bit the network of one batch per Lightning step)."""
+
+    def __init__(self, loader: DataLoader | IterableDataset, m: int | None) -> None:
         self.loader, self.m = loader, m
 
     def __iter__(self):
+        if not isinstance(self.loader, DataLoader):  # DataLoader.__iter__'s draw, as it makes it
+            torch.empty((), dtype=torch.int64).random_()
         it, left = iter(self.loader), len(self.loader)
         while left > 0:  # len() batches, as Lightning takes them: the sampler is not run past them
             n = min(self.m or left, left)
@@ -86,7 +95,7 @@ class Grouped(IterableDataset):
             yield itertools.islice(it, n)  # lazy: each batch is gathered just before its step
 
 
-def grouped(loader: DataLoader, m: int) -> DataLoader:
+def grouped(loader: DataLoader | IterableDataset, m: int) -> DataLoader:
     """`loader` with m batches per item (`Grouped`); m = 0: a whole epoch per item. The outer
     loader draws its worker seed from a generator of its own, not from torch's global stream
     (which the DBN's sampling uses): the training is the same as with the inner loader alone."""
@@ -164,9 +173,11 @@ def fit(module: pl.LightningModule, x: torch.Tensor, cfg, seed: int) -> list[dic
     with_index = bool(getattr(module, "uses_index", False))  # the DBN: batches (x, rows of x)
     if with_index:
         module.train_images = x  # (N, C, H, W): what the batch indices point into
-    loader = batches(x, batch_size, True, seed, with_index)
+    data = Batches(x, batch_size, True, seed, with_index)
     if hasattr(module, "steps_per_call"):  # m optimiser steps per Lightning step
-        loader = grouped(loader, module.steps_per_call)
+        loader = grouped(data, module.steps_per_call)
+    else:
+        loader = DataLoader(data, batch_size=None)
     drive(module, loader, val_loader, epochs, cfg)
     module.eval()
     return list(getattr(module, "history", []))
