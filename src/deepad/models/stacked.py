@@ -210,21 +210,24 @@ class StackedBatches(IterableDataset):
     def gather(self, step: list[torch.Tensor | None], out: torch.Tensor) -> torch.Tensor:
         """A step's images into out (k, B, D), k = len(step); rows past a network's batch are
         zeros."""
+        b = out.shape[1]  # (len() of a tensor costs ~5 us; shape[0] a fraction)
         for k, (x, rows, idx) in enumerate(zip(self.xs[: len(step)], out, step, strict=True)):
-            n = 0 if idx is None else len(idx)
+            n = 0 if idx is None else idx.shape[0]
             if n:
-                torch.index_select(x, 0, idx, out=rows if n == len(rows) else rows[:n])
-            if n < len(rows):
+                torch.index_select(x, 0, idx, out=rows if n == b else rows[:n])
+            if n < b:
                 out[k, n:] = 0.0
         return out
 
 
 class StackedAdam(torch.optim.Optimizer):
     """Adam (Kingma & Ba 2015) over K networks' own tensors, each with its own moments and step
-    count: one call of torch's fused Adam kernel (the one `torch.optim.Adam(fused=True)` runs, so
-    the same arithmetic) over the tensors of the networks that have a gradient this step; the
-    others are left alone. torch's Adam does per-tensor bookkeeping that cost ~10% of a stacked
-    step. `views[k]`: network k's tensors."""
+    count: `update(grads, active)` is one call of torch's fused Adam kernel (the one
+    `torch.optim.Adam(fused=True)` runs, so the same arithmetic) over the tensors of the networks
+    that have a batch this step; the others are left alone. It takes the gradients as the stack
+    makes them, not through each view's `.grad` (setting and reading 32 of them a step, with
+    `Optimizer.step`'s hooks, cost about 4% of a step), and keeps the kernel's lists while the
+    gradients' storage stays. `views[k]`: network k's tensors."""
 
     def __init__(
         self, views: list[list[torch.Tensor]], lr: float = 1e-3, weight_decay: float = 0.0
@@ -234,46 +237,53 @@ class StackedAdam(torch.optim.Optimizer):
         self.views = views
         self.steps = torch.zeros(len(views))  # (K,): each network's step count
         self._step_views = [self.steps[k] for k in range(len(views))]  # 0-dim, one per network
-        self._lists: dict[tuple[int, ...], tuple[list[torch.Tensor], ...]] = {}
+        self._lists: dict[tuple, tuple[list[torch.Tensor], ...]] = {}
         for p in params:
             self.state[p] = {"exp_avg": torch.zeros_like(p), "exp_avg_sq": torch.zeros_like(p)}
 
-    def _gather(self, active: list[int]) -> tuple[list[torch.Tensor], ...]:
+    def _gather(self, grads: list[torch.Tensor], active: list[int]) -> tuple[list, ...]:
         """The fused kernel's lists (params, grads, moments, steps) for these networks."""
         lists: tuple[list, ...] = ([], [], [], [], [])
         for k in active:
-            for p in self.views[k]:
+            for p, g in zip(self.views[k], grads, strict=True):
                 state = self.state[p]
-                for target, t in zip(lists, (p, p.grad, state["exp_avg"], state["exp_avg_sq"],
+                for target, t in zip(lists, (p, g[k], state["exp_avg"], state["exp_avg_sq"],
                                              self._step_views[k]), strict=True):  # fmt: skip
                     target.append(t)
         return lists
 
     @torch.no_grad()
-    def step(self, closure=None) -> None:
-        group = self.param_groups[0]
-        active = [k for k, net in enumerate(self.views) if net[0].grad is not None]
+    def update(self, grads: list[torch.Tensor], active: list[int]) -> None:
+        """One Adam step of the networks in `active` from `grads`: one tensor per stacked tensor
+        of a network, laid out as the stack's, row k network k's (`StackedDenseAE.gradients`)."""
+        key = (tuple(active), grads[0].data_ptr(), grads[0].shape[0])
+        lists = self._lists.get(key)
+        if lists is None:
+            lists = self._lists[key] = self._gather(grads, active)
         if len(active) == len(self.views):
             self.steps.add_(1.0)
         else:
             self.steps[active] += 1.0
-        lists = self._lists.get(tuple(active))
-        if lists is None or any(p.grad is not g for p, g in zip(lists[0], lists[1], strict=True)):
-            lists = self._lists[tuple(active)] = self._gather(active)  # kept while grads are
-        params, grads, exp_avgs, exp_avg_sqs, steps = lists
+        params, grads_k, exp_avgs, exp_avg_sqs, steps = lists
         if params:
+            group = self.param_groups[0]
             torch._fused_adam_(
-                params, grads, exp_avgs, exp_avg_sqs, [], steps, lr=group["lr"], beta1=0.9,
+                params, grads_k, exp_avgs, exp_avg_sqs, [], steps, lr=group["lr"], beta1=0.9,
                 beta2=0.999, weight_decay=group["weight_decay"], eps=1e-8, amsgrad=False,
                 maximize=False,
             )  # fmt: skip
 
+    def step(self, closure=None) -> None:
+        raise NotImplementedError(
+            "StackedAdam steps by update(grads, active), from the stack's gradients"
+        )
 
-def row_weights(err: torch.Tensor, mask: torch.Tensor, trim: float) -> torch.Tensor:
+
+def row_weights(err: torch.Tensor | None, mask: torch.Tensor, trim: float) -> torch.Tensor:
     """Each image's weight in its network's batch loss, (K, B): 1 / (images in the batch) for the
     mean squared error; with `trim` > 0, 1 / keep for the keep = `trimmed_keep(n, trim)` images of
     lowest error and 0 for the rest (`AutoencoderModule`'s trimmed loss); 0 for padding rows.
-    err (K, B): each image's mean squared error."""
+    err (K, B): each image's mean squared error (read by the trimmed loss only)."""
     count = mask.sum(1)  # (K,)
     if not trim:
         return mask / count.clamp(min=1)[:, None]
@@ -307,7 +317,7 @@ class StackedAEModule(pl.LightningModule):
         self.automatic_optimization = False  # one optimiser step per batch of the epoch's steps
         k = net.weight0.shape[0]
         self.views = [net.parameter_views(i) for i in range(k)]  # network i's own tensors
-        self._grad_views: list[list[torch.Tensor]] | None = None  # network k's views of grads
+        self._row_cache: dict[tuple[int, ...], tuple] = {}  # StackedAEModule._rows
         self.history: list[list[dict]] = [[] for _ in range(k)]
         self._sums, self._counts = torch.zeros(k), torch.zeros(k)
 
@@ -316,30 +326,30 @@ class StackedAEModule(pl.LightningModule):
         for step in steps:  # [(B_k,) or None]: one update of every network with a batch
             shape = (len(step), self.data.batch_size, self.data.xs[0].shape[1])  # (k, B, D)
             x = self.data.gather(step, self.net.workspace("x", shape))  # (k, B, D)
-            counts = [0 if idx is None else len(idx) for idx in step]
-            count = torch.tensor(counts, dtype=x.dtype)  # (k,)
-            mask = (torch.arange(shape[1]) < count[:, None]).to(x.dtype)  # (k, B)
+            counts = tuple(0 if idx is None else idx.shape[0] for idx in step)
+            count, mask, plain = self._rows(counts, shape[1])  # (k,), (k, B), (k, B) or None
             d = x.shape[2]
             hs = self.net(x)
             grad = torch.sub(hs[-1], x, out=self.net.workspace("err", x.shape))  # (k, B, D): y - x
             err = torch.linalg.vector_norm(grad, dim=2).square_().div_(d)  # (k, B)
-            weight = row_weights(err, mask, self.hparams.trim)  # (k, B)
+            weight = row_weights(err, mask, self.hparams.trim) if plain is None else plain
             loss = (weight * err).sum(1)  # (k,): each network's batch loss
             grads = self.net.gradients(hs, grad, weight * (2.0 / d))  # d(mean)/dy = 2 (y - x) / D
-            views = self._grad_views
-            if (
-                views is None
-                or len(views) < len(step)
-                or views[0][0].data_ptr() != grads[0].data_ptr()
-            ):
-                views = self._grad_views = [[g[j] for g in grads] for j in range(len(step))]
-            for j, params in enumerate(self.views):  # no batch: no gradient, no update
-                gs = views[j] if j < len(step) and counts[j] else [None] * len(params)
-                for param, g in zip(params, gs, strict=True):
-                    param.grad = g
-            opt.step()
+            opt.update(grads, [j for j, n in enumerate(counts) if n])  # no batch: no update
             self._sums[: len(step)] += loss * count
             self._counts[: len(step)] += count
+
+    def _rows(self, counts: tuple[int, ...], b: int) -> tuple[torch.Tensor, ...]:
+        """For a step's batch sizes: their tensor (k,), the rows that hold images (k, B) and, for
+        the mean squared error, the loss's row weights (k, B) (the trimmed loss's depend on the
+        errors: None). A fit has a few distinct steps (full ones, each network's last), kept."""
+        rows = self._row_cache.get(counts)
+        if rows is None:
+            count = torch.tensor(counts, dtype=self.net.weight0.dtype)  # (k,)
+            mask = (torch.arange(b) < count[:, None]).to(count.dtype)  # (k, B)
+            plain = None if self.hparams.trim else row_weights(None, mask, 0.0)
+            rows = self._row_cache[counts] = (count, mask, plain)
+        return rows
 
     def on_train_epoch_end(self) -> None:
         means = self._sums / self._counts.clamp(min=1)  # (K,)
