@@ -70,36 +70,35 @@ def batches(
 
 
 class Grouped(IterableDataset):
-    """Up to `m` consecutive batches of a loader per item, in the loader's order: a module that
+    """Up to `m` consecutive batches of a dataset per item, in its order: a module that
     takes them (`steps_per_call`) runs m optimiser steps in one Lightning step, so Lightning's
     per-step cost (hooks, closure, loop bookkeeping: more than a 784-50-784 step on the CPU) is
     paid once per m batches. The batches and updates are the same as one per step.
 
-    `loader` is a DataLoader or a dataset with len() (`Batches`, `StackedBatches`), iterated
-    directly: an inner DataLoader's per-batch machinery (profiler records, conversion) cost
-    about 70 us a batch, 2.5% of a 784-50-784 fit (a scratch timing). A DataLoader draws one
-    number from torch's global stream each epoch (its workers' base seed); that draw is made here
-    too, so the stream the DBN's sampling reads is the one the same batches through a DataLoader
-    leave it (a test: bit for bit the network of one batch per Lightning step)."""
+    `data` is a dataset of batches with len() (`Batches`, `StackedBatches`), iterated directly,
+    not through an inner DataLoader, whose per-batch machinery (profiler records, conversion)
+    cost about 70 us a batch, 2.5% of a 784-50-784 fit (a scratch timing). A DataLoader draws
+    one number from torch's global stream each epoch (its workers' base seed); that draw is made
+    here too, so the stream the DBN's sampling reads is the one the same batches through a
+    DataLoader leave it (a test: bit for bit the network of one batch per Lightning step)."""
 
-    def __init__(self, loader: DataLoader | IterableDataset, m: int | None) -> None:
-        self.loader, self.m = loader, m
+    def __init__(self, data: IterableDataset, m: int | None) -> None:
+        self.data, self.m = data, m
 
     def __iter__(self):
-        if not isinstance(self.loader, DataLoader):  # DataLoader.__iter__'s draw, as it makes it
-            torch.empty((), dtype=torch.int64).random_()
-        it, left = iter(self.loader), len(self.loader)
+        torch.empty((), dtype=torch.int64).random_()  # DataLoader.__iter__'s draw, as it makes it
+        it, left = iter(self.data), len(self.data)
         while left > 0:  # len() batches, as Lightning takes them: the sampler is not run past them
             n = min(self.m or left, left)
             left -= n
             yield itertools.islice(it, n)  # lazy: each batch is gathered just before its step
 
 
-def grouped(loader: DataLoader | IterableDataset, m: int) -> DataLoader:
-    """`loader` with m batches per item (`Grouped`); m = 0: a whole epoch per item. The outer
-    loader draws its worker seed from a generator of its own, not from torch's global stream
-    (which the DBN's sampling uses): the training is the same as with the inner loader alone."""
-    return DataLoader(Grouped(loader, m or None), batch_size=None, generator=torch.Generator())
+def grouped(data: IterableDataset, m: int) -> DataLoader:
+    """A DataLoader of `data`'s batches, m per item (`Grouped`); m = 0: a whole epoch per item.
+    It draws its worker seed from a generator of its own, not from torch's global stream (which
+    the DBN's sampling uses): the training is the same as with a plain DataLoader of `data`."""
+    return DataLoader(Grouped(data, m or None), batch_size=None, generator=torch.Generator())
 
 
 class EpochLines(pl.Callback):
