@@ -16,6 +16,9 @@ autograd's gradients. Each weight is then kept with its narrow side first, the d
 folded into its weight, and the networks that have finished an epoch left out of its last steps
 (`StackedDenseAE`, `StackedBatches`): 1.13x [1.06, 1.21] faster again than 8a32de1's stack
 (median [range] of 8 interleaved rounds, 8 networks on MNIST one-class sets, 2 threads; scratch).
+The hidden layers then ran feature-major, (k, width, B), so the products that narrow 784 to 50
+write (k, 50, B): 1.10x [0.96, 1.19] 2aded4a's stack (8 rounds as above, 5 epochs; 1.02x
+[0.88, 1.09] for the deep dense AE, 5 rounds).
 """
 
 from __future__ import annotations
@@ -55,15 +58,20 @@ def _name(act: nn.Module) -> str:
 
 
 class StackedDenseAE(nn.Module):
-    """K DenseAEs with the same widths and activations, run as one. Layer i holds `weight{i}`,
-    each network's nn.Linear weight with its narrow side first: (K, in, out) for a widening layer,
-    (K, out, in) for a narrowing one (the weight gradient, a product over the batch, ran 1.3-1.5x
-    faster as (50, 784) than as (784, 50) on this CPU: a scratch timing). Its bias is `bias{i}`
-    (K, 1, out), except in a widening layer after the first, whose input carries a column of ones:
-    there the bias is the weight's last row, (K, in + 1, out), so one product makes the layer's
-    output and one its weight and bias gradients (a (K, B, 784) bias broadcast into the output
-    cost about 0.4 ms a step). `parameter_views(k)` are network k's own tensors (views into
-    these), which the optimiser steps; `state_dicts()` gives each network back as a DenseAE."""
+    """K DenseAEs with the same widths and activations, run as one. The hidden layers work
+    feature-major: layer i < depth - 1 maps its input (k, in, B) to (k, out, B) by its weight
+    `weight{i}` (K, out, in), each network's nn.Linear weight, and adds `bias{i}` (K, out, 1); the
+    input x (k, B, D) enters the first as its transpose (a view). The output layer maps back to
+    sample-major (k, B, D): its input carries a row of ones, and its weight `weight{depth-1}`
+    (K, in + 1, out) holds nn.Linear's weight transposed with the bias as its last row, so one
+    product makes the output and one its weight and bias gradients (a (K, B, 784) bias broadcast
+    cost about 0.4 ms a step). Each weight then has its narrow side first for the 784-50-784
+    network ((K, 50, 784) and (K, 51, 784): the weight gradient, a product over the batch, ran
+    1.3-1.5x faster so than as (K, 784, 50)), and the two products that narrow 784 to 50 (the
+    first layer's, and the output's gradient back to the code) write a (k, 50, B) result, which
+    ran ~15% faster than (k, B, 50) (scratch timings on this CPU). `parameter_views(k)` are
+    network k's own tensors (views into these), which the optimiser steps; `state_dicts()`
+    gives each network back as a DenseAE."""
 
     def __init__(self, nets: list[DenseAE]) -> None:
         super().__init__()
@@ -73,23 +81,19 @@ class StackedDenseAE(nn.Module):
         self.depth = len(layers[0])
         self.acts = [_name(nets[0].act)] * (self.depth - 1) + [_name(nets[0].out_act)]
         self.widths = [(lin.in_features, lin.out_features) for lin in layers[0]]
-        self.widening = [n_in < n_out for n_in, n_out in self.widths]
-        self.folded = [i > 0 and wide for i, wide in enumerate(self.widening)]  # bias in weight
         for i in range(self.depth):
             w = torch.stack([net[i].weight.detach() for net in layers])  # (K, out, in)
-            b = torch.stack([net[i].bias.detach() for net in layers])[:, None]  # (K, 1, out)
-            if self.widening[i]:
-                w = w.transpose(1, 2)  # (K, in, out)
-            if self.folded[i]:
-                w = torch.cat([w, b], 1)  # (K, in + 1, out): the bias is the last row
+            b = torch.stack([net[i].bias.detach() for net in layers])[:, :, None]  # (K, out, 1)
+            if i == self.depth - 1:  # the output layer: (K, in + 1, out), the bias last
+                w = torch.cat([w.transpose(1, 2), b.transpose(1, 2)], 1)
             else:
-                self.register_buffer(f"bias{i}", b.contiguous())  # (K, 1, out)
+                self.register_buffer(f"bias{i}", b.contiguous())
             self.register_buffer(f"weight{i}", w.contiguous())
         self._work: dict[str, torch.Tensor] = {}  # a step's tensors, reused from step to step
 
     def workspace(self, name: str, shape: tuple[int, ...], ones: bool = False) -> torch.Tensor:
         """A workspace tensor of `shape` (k, ...): the first k networks' rows of a (K, ...) tensor
-        allocated once per shape (its last column ones if `ones`). A fresh (K, B, 784) tensor a
+        allocated once per shape (its last row ones if `ones`). A fresh (K, B, 784) tensor a
         step costs more than the arithmetic on it (the allocator's page faults), and reused ones
         stay in the CPU's cache."""
         buf = self._work.get(name)
@@ -98,33 +102,34 @@ class StackedDenseAE(nn.Module):
                 (len(self.weight0), *shape[1:]), dtype=self.weight0.dtype
             )
             if ones:
-                buf[..., -1] = 1.0
+                buf[:, -1] = 1.0
         return buf[: shape[0]]
 
     def tensors(self, i: int) -> list[torch.Tensor]:
-        """Layer i's stacked tensors: [weight, bias], or [weight] where the bias is folded in."""
+        """Layer i's stacked tensors: [weight, bias], or [weight] for the output layer."""
         w = getattr(self, f"weight{i}")
-        return [w] if self.folded[i] else [w, getattr(self, f"bias{i}")]
+        return [w] if i == self.depth - 1 else [w, getattr(self, f"bias{i}")]
 
     def parameter_views(self, k: int) -> list[torch.Tensor]:
         return [t[k] for i in range(self.depth) for t in self.tensors(i)]
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Each layer's input and the output of the first k networks for x (k, B, D): [x, h_1,
-        ..., y], y (k, B, D); an h_i whose layer folds its bias ends with a column of ones. They
-        live in the stack's workspace: the next call overwrites them."""
-        hs, k = [x], len(x)
-        for i in range(self.depth):
-            w, n_out = self.tensors(i)[0][:k], self.widths[i][1]
-            w = w if self.widening[i] else w.transpose(1, 2)  # (K, in (+ 1), out)
-            ones = i + 1 < self.depth and self.folded[i + 1]
-            buf = self.workspace(f"h{i}", (*x.shape[:2], n_out + ones), ones)  # (K, B, out (+ 1))
-            out = buf[..., :n_out] if ones else buf
-            torch.bmm(hs[-1], w, out=out)  # (baddbmm with a transposed w: K products, profiler)
-            if not self.folded[i]:
-                out.add_(getattr(self, f"bias{i}")[:k])
-            _activate_(self.acts[i], out)
+        ..., y], h_i (k, width, B) feature-major (the last one with a row of ones below), y
+        (k, B, D). They live in the stack's workspace: the next call overwrites them."""
+        hs, (k, b) = [x], x.shape[:2]
+        for i in range(self.depth - 1):
+            n_out, ones = self.widths[i][1], i == self.depth - 2  # the output layer's input
+            h_in = x.transpose(1, 2) if i == 0 else hs[-1]  # (k, in, B)
+            buf = self.workspace(f"h{i}", (k, n_out + ones, b), ones)  # (k, out (+ 1), B)
+            out = buf[:, :n_out]
+            torch.bmm(getattr(self, f"weight{i}")[:k], h_in, out=out)
+            _activate_(self.acts[i], out.add_(getattr(self, f"bias{i}")[:k]))
             hs.append(buf)
+        w = getattr(self, f"weight{self.depth - 1}")[:k]  # (k, in + 1, D)
+        y = self.workspace("y", (k, b, w.shape[2]))  # (k, B, D)
+        _activate_(self.acts[-1], torch.bmm(hs[-1].transpose(1, 2), w, out=y))
+        hs.append(y)
         return hs
 
     def gradients(
@@ -136,29 +141,35 @@ class StackedDenseAE(nn.Module):
         weight scales its whole backward pass, so it is applied once per layer to whichever
         factor of the weight gradient is narrower. The gradients live in the stack's workspace:
         the next call overwrites them."""
-        wcol, k = row_weight[:, :, None], len(grad)  # (k, B, 1)
-        grads: list[torch.Tensor] = []
-        for i in reversed(range(self.depth)):
-            (n_in, n_out), w = self.widths[i], self.tensors(i)[0][:k]
-            delta = _derivative_times_(self.acts[i], grad, hs[i + 1][..., :n_out])  # dl/dz
-            h_in, d = hs[i], delta  # (K, B, in (+ 1)), (K, B, out)
-            if h_in.shape[2] <= n_out:
+        (k, b), last = grad.shape[:2], self.depth - 1
+        wrow, wcol = row_weight[:, None], row_weight[:, :, None]  # (k, 1, B), (k, B, 1)
+        # the output layer, sample-major: its weight (k, in + 1, D)
+        w, (n_in, n_out) = getattr(self, f"weight{last}")[:k], self.widths[last]
+        delta = _derivative_times_(self.acts[last], grad, hs[-1])  # (k, B, D): dl/dz
+        h_in, d = hs[last], delta  # (k, in + 1, B), (k, B, D)
+        if n_in + 1 <= n_out:
+            h_in = h_in * wrow
+        else:
+            d = delta * wcol
+        grads = [torch.bmm(h_in, d, out=self.workspace(f"dw{last}", w.shape))]
+        g = torch.bmm(
+            w[:, :n_in], delta.transpose(1, 2), out=self.workspace(f"g{last}", (k, n_in, b))
+        )
+        # the hidden layers, feature-major: weight (k, out, in), g (k, out, B) the gradient of h
+        for i in reversed(range(last)):
+            w, (n_in, n_out) = getattr(self, f"weight{i}")[:k], self.widths[i]
+            delta = _derivative_times_(self.acts[i], g, hs[i + 1][:, :n_out])  # (k, out, B)
+            h_in = hs[0] if i == 0 else hs[i].transpose(1, 2)  # (k, B, in)
+            d = delta
+            if n_out <= n_in:
+                d = delta * wrow
+            else:
                 h_in = h_in * wcol
-            else:
-                d = delta * wcol
-            dw = self.workspace(f"dw{i}", w.shape)
-            if self.widening[i]:
-                torch.bmm(h_in.transpose(1, 2), d, out=dw)  # (K, in (+ 1), out)
-            else:
-                torch.bmm(d.transpose(1, 2), h_in, out=dw)  # (K, out, in)
-            if self.folded[i]:  # the bias's gradient is dw's last row
-                grads[:0] = [dw]
-            else:
-                db = self.workspace(f"db{i}", (len(w), 1, n_out))
-                grads[:0] = [dw, torch.bmm(row_weight[:, None], delta, out=db)]  # (K, 1, out)
+            dw = torch.bmm(d, h_in, out=self.workspace(f"dw{i}", w.shape))  # (k, out, in)
+            db = torch.bmm(delta, wcol, out=self.workspace(f"db{i}", (k, n_out, 1)))
+            grads[:0] = [dw, db]
             if i:
-                w_t = w[:, :n_in].transpose(1, 2) if self.widening[i] else w  # (K, out, in)
-                grad = torch.bmm(delta, w_t, out=self.workspace(f"g{i}", (*delta.shape[:2], n_in)))
+                g = torch.bmm(w.transpose(1, 2), delta, out=self.workspace(f"g{i}", (k, n_in, b)))
         return grads
 
     def state_dict_of(self, tensors: list[torch.Tensor], k: int) -> dict[str, torch.Tensor]:
@@ -168,8 +179,10 @@ class StackedDenseAE(nn.Module):
         for i in range(self.depth):
             part, j = ("encoder", i) if i < self.n_enc else ("decoder", i - self.n_enc)
             w, n_in = next(it)[k], self.widths[i][0]
-            w, b = (w[:n_in], w[n_in]) if self.folded[i] else (w, next(it)[k, 0])
-            w = w.t() if self.widening[i] else w  # (out, in)
+            if i == self.depth - 1:  # (in + 1, out): the transposed weight, the bias below
+                w, b = w[:n_in].t(), w[n_in]
+            else:  # (out, in) and (out, 1)
+                b = next(it)[k, :, 0]
             state[f"{part}.{j}.weight"] = w.clone(memory_format=torch.contiguous_format)
             state[f"{part}.{j}.bias"] = b.clone()
         return state
