@@ -61,8 +61,9 @@ def test_a_stacked_network_equals_its_training_alone(sets):
 def test_written_out_gradients_are_autograds(hidden, act, out_act):
     """`StackedDenseAE.gradients` against autograd through each network alone, for a loss whose
     rows carry weights (a padded row: 0; a trimmed batch: 0 or 1 / keep), in every layout: on 20
-    inputs, [32, 8] has a widening first layer, narrowing ones and a widening one with its bias
-    folded into its weight."""
+    inputs, [16, 8] has narrowing and widening hidden layers and a widening output layer (the
+    row weights on its (in + 1, B) input), [32, 8] a widening first layer (on x) and a narrowing
+    output layer (the row weights on its (B, 20) derivative)."""
     model = OmegaConf.merge(MODEL, {"hidden": hidden, "activation": act, "out_activation": out_act})
     nets = []
     for seed in (0, 1):
