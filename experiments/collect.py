@@ -53,6 +53,8 @@ def row(result_path: Path) -> dict:
     result.pop("traceback", None)
     out["status"] = "ok" if result_path.name == "metrics.json" else "failed"
     out.update(result)
+    if "max_epochs" in result:  # the epochs the network may train, not the trainer's default
+        out["epochs"] = out.pop("max_epochs")
     return out
 
 

@@ -26,8 +26,9 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from deepad import detect
+from deepad.config import compose_method
 from deepad.data import sets
-from deepad.detector import Detector, compose_method
+from deepad.detector import Detector
 from deepad.store import git_commit, write_json
 
 DATASETS = ("mnist", "fashion_mnist")

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import OmegaConf
 
+from deepad.config import CONF
 from deepad.report import wandb_logged_in
 
 # experiment -> (results file, tables, figures), as the Makefile's rules draw them
@@ -54,7 +55,7 @@ def log_experiment(paper: Path, experiment: str, profile: str, mode: str) -> str
     csv = paper / "results" / f"{results}.csv"
     if not csv.is_file():
         return None
-    logger = OmegaConf.load(Path(__file__).resolve().parents[1] / "conf" / "logger" / "wandb.yaml")
+    logger = OmegaConf.load(CONF / "logger" / "wandb.yaml")
     run = wandb.init(
         project=logger.project,
         mode=mode,

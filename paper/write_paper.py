@@ -1,6 +1,6 @@
 """Write paper.md from paper/paper.in.md: every number comes from the collected results.
 
-`python paper/write_paper.py TEMPLATE.md RESULTS_DIR TABLES_DIR OUT.md` replaces
+`python -m paper.write_paper TEMPLATE.md RESULTS_DIR TABLES_DIR OUT.md` replaces
 - `{{table:NAME}}` with TABLES_DIR/NAME.md,
 - `{{optional_table:NAME}}` with TABLES_DIR/NAME.md if its experiment ran, else NOT_RUN[NAME],
 - `{{figure:NAME}}` with the image figures/NAME.png (relative to OUT.md),
@@ -8,6 +8,7 @@
   profile did not produce (e.g. p = 0.01 in the quick profile) reads "n/a" and is listed on stderr.
 """
 
+import importlib
 import json
 import math
 import re
@@ -16,16 +17,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from deepad import stats
-from deepad.report import DETECTOR_NAMES, load_script, with_methods
 from deepad.store import write_text
-
-TABLES = Path(__file__).resolve().parent / "tables"
+from paper import common
+from paper.common import DETECTOR_NAMES, with_methods
 
 
 def table_script(name: str):
     """paper/tables/tab_NAME.py as a module: its tests and cited numbers, not a copy of them."""
-    return load_script(TABLES / f"tab_{name}.py")
+    return importlib.import_module(f"paper.tables.tab_{name}")
 
 
 COLUMNS = [
@@ -62,7 +61,7 @@ def ovr_values(ovr: pd.DataFrame) -> dict[str, str]:
     out: dict[str, str] = {}
     if not len(ovr):
         return out
-    ci = stats.mean_ci(ovr, ["dataset", "contamination"])
+    ci = common.mean_ci(ovr, ["dataset", "contamination"])
     for r in ci.itertuples(index=False):
         key = f"{r.dataset}:{r.contamination:g}:{r.method}"
         out[f"auroc:{key}"] = f"{r.mean:.3f}"
@@ -133,7 +132,7 @@ def deep_values(ovr: pd.DataFrame, deep: pd.DataFrame, curves: pd.DataFrame) -> 
     out: dict[str, str] = {}
     if len(deep) and len(ovr):
         both = table_script("deep").combined(ovr, deep)
-        ci = stats.mean_ci(both, ["dataset"])
+        ci = common.mean_ci(both, ["dataset"])
         for r in ci.itertuples(index=False):
             out[f"deep:{r.dataset}:{r.method}"] = f"{r.mean:.3f}"
         _, tests = table_script("deep").table(both)
@@ -252,7 +251,7 @@ def beyond_values(results_dir: Path) -> dict[str, str]:
     results = tab.runs(ovr, pd.read_csv(path), selection, peers)
     keys = results.dropna(subset=["key"]).drop_duplicates("method").set_index("method")["key"]
     name = {m: keys.get(m, m) for m in results["method"].unique()}  # table name -> method key
-    ci = stats.mean_ci(results, ["dataset"])
+    ci = common.mean_ci(results, ["dataset"])
     for r in ci.itertuples(index=False):
         out[f"beyond:auroc:{r.dataset}:{name[r.method]}"] = f"{r.mean:.3f}"
         out[f"beyond:ci:{r.dataset}:{name[r.method]}"] = f"[{r.lo:.3f}, {r.hi:.3f}]"
@@ -341,7 +340,7 @@ def rates_values(results_dir: Path) -> dict[str, str]:
     tab = table_script("beyond_rates")
     selection = json.loads(chosen.read_text())
     results = tab.runs(pd.read_csv(results_dir / "ovr.csv"), pd.read_csv(path), selection)
-    ci = stats.mean_ci(results, ["dataset", "contamination"])
+    ci = common.mean_ci(results, ["dataset", "contamination"])
     ensemble = ci[ci["method"].isin(results.loc[results["key"] == "ensemble", "method"])]
     cmp = tab.paired(results)
     out["rates:tests"] = str(len(cmp))
@@ -379,7 +378,7 @@ def values(results_dir: Path) -> dict[str, str]:
     out.update(sweep_values(sweep))
     out.update(beyond_values(results_dir))
     out.update(rates_values(results_dir))
-    out["stats:resamples"] = f"{stats.RESAMPLES:,}"
+    out["stats:resamples"] = f"{common.RESAMPLES:,}"
     out["runs:ovr"] = str(len(ovr))
     out["models:ovr"] = str(int((ovr["model_cache"] == "miss").sum()))
     out["classes:ovr"] = str(ovr["nominal"].nunique())

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
-ROOT = Path(__file__).resolve().parents[1]
-CONF = ROOT / "conf"
-DATA = Path(os.environ.get("DEEPAD_DATA", ROOT / "data"))
+from deepad.config import compose
+from helpers import DATA
 
 os.environ.setdefault("WANDB_MODE", "offline")  # never hang on a network that is not there
 os.environ.setdefault("WANDB_SILENT", "true")
@@ -30,8 +27,7 @@ def make_cfg(tmp_path):
             "logger=none",
             "trainer.progress_bar=false",
         ]
-        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-            return compose("config", overrides=base + list(overrides))
+        return compose(base + list(overrides))
 
     return _make
 

@@ -12,10 +12,11 @@ from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import NearestNeighbors
 
-from conftest import CONF, ROOT
-from deepad import detect, pipeline
+from deepad import detect, keys, pipeline
+from deepad.config import CONF, compose_method
 from deepad.data import sets
-from deepad.detector import Detector, as_images, compose_method
+from deepad.detector import Detector, as_images
+from helpers import ROOT
 
 
 def test_knn_mean_distance_equals_a_neighbour_search():
@@ -79,9 +80,8 @@ def test_ensemble_reads_its_members_runs_and_scores_new_images(make_cfg, tmp_pat
     changed = make_cfg(*tiny, "+method=raw_knn", "detector.k=0.2", out="k02")
     x = sets.build(changed.dataset).images
     xt, _ = as_images(x)
-    a = Detector.from_config(make_cfg(*tiny, "+method=raw_knn", out="k"), cache=tmp_path / "cache")
-    b = Detector.from_config(changed, cache=tmp_path / "cache")
-    assert a.scores_path(xt) != b.scores_path(xt)  # k is in the key: not read for another k
+    before = keys.scores_path(tmp_path, make_cfg(*tiny, "+method=raw_knn", out="k"), xt)
+    assert before != keys.scores_path(tmp_path, changed, xt)  # k is keyed: not read for another k
 
     det = Detector.from_config(make_cfg(*tiny, *ens, out="ens2"), cache=tmp_path / "cache").fit(x)
     assert det.model_cache_ == "members 2/2 cached"

@@ -125,8 +125,8 @@ def test_the_installed_command_exits_2_on_a_missing_folder(tmp_path):
 def test_real_digits_folder_with_fashion_items_mixed_in(tmp_path):
     """600 real MNIST ones and 30 Fashion-MNIST images as png files in one folder: RE puts the
     clothes first (AUROC from their file names, which only this test reads)."""
-    from conftest import DATA
     from deepad.data import sources
+    from helpers import DATA
 
     ones = sources.load_mnist(str(DATA))["train"]
     clothes = sources.load_fashion_mnist(str(DATA))["test"]

@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 
 from deepad import detect, features, pipeline
-from deepad.data import sets, sources
+from deepad.data import folders, sets, sources
 from deepad.data.sets import EvalRecord
 from deepad.models.pretrained import PretrainedNet
 
@@ -113,25 +113,25 @@ def folder(tmp_path):
 
 def test_image_folder_reads_classes_and_skips_bad_files(folder):
     with pytest.warns(UserWarning, match=r"skipping unreadable image .*broken\.png"):
-        images, labels = sources.read_image_folder.__wrapped__(
+        images, labels = folders.read_image_folder.__wrapped__(
             str(folder), ("sky", "dog"), size=16, synsets=(("dog", "n02084071"),)
         )
     assert images.shape == (52, 3, 16, 16) and images.dtype == np.uint8
     assert np.bincount(labels).tolist() == [40, 12]
-    grey, _ = sources.read_image_folder.__wrapped__(str(folder), ("sky",), size=8, grey=True)
+    grey, _ = folders.read_image_folder.__wrapped__(str(folder), ("sky",), size=8, grey=True)
     assert grey.shape == (40, 1, 8, 8)
 
 
 def test_image_folder_errors_name_the_problem(folder):
     with pytest.raises(sources.DataSourceError, match=r"broken\.png: unreadable image"):
-        sources.read_image_folder.__wrapped__(str(folder), ("sky",), on_bad_image="error")
+        folders.read_image_folder.__wrapped__(str(folder), ("sky",), on_bad_image="error")
     with pytest.raises(
         sources.DataSourceError,
         match=r"class 'cat' is missing .*classes found: \['empty', 'n02084071', 'sky'\]",
     ):
-        sources.read_image_folder.__wrapped__(str(folder), ("sky", "cat"))
+        folders.read_image_folder.__wrapped__(str(folder), ("sky", "cat"))
     with pytest.raises(sources.DataSourceError, match="class 'empty' is empty"):
-        sources.read_image_folder.__wrapped__(str(folder), ("empty",))
+        folders.read_image_folder.__wrapped__(str(folder), ("empty",))
 
 
 @pytest.mark.filterwarnings("ignore:skipping unreadable image")
@@ -172,7 +172,7 @@ def test_pretrained_weights_recognise_a_cat(effnet):
 
     x = torch.from_numpy(data.chelsea()).permute(2, 0, 1)[None].float() / 255  # (1, 3, H, W)
     with torch.no_grad():
-        top = effnet.logits(x).argmax(1).item()
+        top = effnet.backbone(effnet.prepare(x)).argmax(1).item()  # ImageNet class scores
     assert 281 <= top <= 285, top  # ImageNet's domestic cats (tabby .. Egyptian cat)
 
 

@@ -6,10 +6,10 @@ import torch
 from omegaconf import OmegaConf
 from sklearn.neural_network import BernoulliRBM
 
-from conftest import DATA
 from deepad import detector, pipeline
 from deepad.data import sources
 from deepad.models import dbn, training
+from helpers import DATA
 
 
 def _sigmoid(z):
@@ -154,7 +154,7 @@ def test_free_energy_finds_clearly_different_anomalies(make_cfg):
 
 
 def test_dbn_serves_every_variant_from_one_fit(make_cfg):
-    detector._FITTED.clear()
+    detector.clear_memory()
     base = (
         "dataset=synthetic",
         "dataset.n_per_class=40",

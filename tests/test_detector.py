@@ -9,7 +9,7 @@ from sklearn.metrics import roc_auc_score
 from deepad import Detector, detector, pipeline
 from deepad.data import sets
 
-SMALL = {"trainer": {"max_epochs": 20, "batch_size": 16}, "model.hidden": [16]}
+SMALL = {"params": {"trainer": {"max_epochs": 20, "batch_size": 16}, "model.hidden": [16]}}
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +25,10 @@ def bars():
 @pytest.mark.parametrize("features", ["re", "a1", "a2"])
 def test_fit_scores_labels_and_new_images(bars, features):
     images, is_anomaly, new, new_anomaly = bars
-    trainer = SMALL["trainer"]  # the default 784-50-784 network: 16 units give A2 few patterns
-    det = Detector(features=features, seed=0, contamination=0.1, trainer=trainer).fit(images)
+    trainer = {
+        "trainer": SMALL["params"]["trainer"]
+    }  # the default 784-50-784 network: 16 units give A2 few patterns
+    det = Detector(features=features, seed=0, contamination=0.1, params=trainer).fit(images)
     assert det.decision_scores_.shape == (len(images),)
     assert roc_auc_score(is_anomaly, det.decision_scores_) > 0.9
     assert det.labels_.sum() == pytest.approx(0.1 * len(images), abs=2)
@@ -62,17 +64,17 @@ def test_every_input_form_gives_the_same_scores(bars, tmp_path):
 
 def test_nothing_is_written_unless_a_cache_folder_is_given(bars, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    detector._FITTED.clear()
+    detector.clear_memory()
     first = Detector(seed=0, **SMALL).fit(bars[0])
     assert first.model_cache_ == "miss" and list(tmp_path.iterdir()) == []
     assert Detector(seed=0, **SMALL).fit(bars[0]).model_cache_ == "hit"  # this process
     assert Detector(seed=0, cache=False, **SMALL).fit(bars[0]).model_cache_ == "miss"  # forced
     disk = Detector(seed=0, cache=tmp_path / "c", **SMALL)
-    detector._FITTED.clear()
+    detector.clear_memory()
     assert disk.fit(bars[0]).model_cache_ == "miss"
     (model,) = (tmp_path / "c" / "models").glob("*.pt")
     assert model.with_suffix(".curves.json").is_file() and len(disk.curves_) == 20
-    detector._FITTED.clear()
+    detector.clear_memory()
     again = Detector(seed=0, cache=tmp_path / "c", **SMALL).fit(bars[0])
     assert again.model_cache_ == "hit" and again.curves_ == disk.curves_  # curves from the cache
     np.testing.assert_array_equal(again.decision_scores_, first.decision_scores_)
@@ -86,7 +88,7 @@ def test_bad_images_and_use_before_fit_name_the_problem():
     with pytest.raises(RuntimeError, match=r"call fit\(images\) before decision_function"):
         Detector().decision_function(np.zeros((2, 8, 8), np.uint8))
     with pytest.raises(ValueError, match="contamination=0.7: need 0 < contamination < 0.5"):
-        Detector(contamination=0.7)
+        Detector(contamination=0.7).fit(np.zeros((2, 8, 8), np.uint8))
 
 
 def test_pipeline_run_scores_are_the_detectors(make_cfg):
@@ -95,7 +97,43 @@ def test_pipeline_run_scores_are_the_detectors(make_cfg):
                    "model.hidden=[16]", "features=a2")  # fmt: skip
     metrics = pipeline.run(cfg)
     images = sets.build(cfg.dataset).images
-    det = Detector("ae_h2o", "a2", seed=0, trainer={"max_epochs": 5}, **{"model.hidden": [16]})
+    det = Detector("ae_h2o", "a2", seed=0, params={"trainer.max_epochs": 5, "model.hidden": [16]})
     scores = det.fit(images).decision_scores_
     y = sets.build(cfg.dataset).record.is_anomaly
     assert roc_auc_score(y, scores) == metrics["auroc"]
+
+
+def test_the_scikit_learn_estimator_contract(bars):
+    """__init__ stores its parameters as given; get_params / set_params / clone round-trip them;
+    fit returns self and adds only attributes ending in `_`; a clone fits to the same scores."""
+    from sklearn.base import clone
+
+    det = Detector(features="a1", seed=3, contamination=0.05, **SMALL)
+    params = det.get_params()
+    assert params["features"] == "a1" and params["seed"] == 3 and params["model"] is None
+    before = dict(vars(det))
+    assert det.fit(bars[0]) is det
+    added = set(vars(det)) - set(before)
+    assert added and all(name.endswith("_") for name in added), sorted(added)
+    assert {k: vars(det)[k] for k in before} == before  # parameters untouched by fit
+    twin = clone(det)
+    assert twin.get_params() == params and not hasattr(twin, "decision_scores_")
+    np.testing.assert_array_equal(twin.fit(bars[0]).decision_scores_, det.decision_scores_)
+    assert twin.set_params(seed=4) is twin and twin.get_params()["seed"] == 4
+
+
+def test_a_named_method_is_the_method_and_clashing_choices_are_refused():
+    cfg = Detector(method="raw_knn", seed=2).compose()
+    assert (cfg.method, cfg.model.name, cfg.features.name, cfg.detector.name) == (
+        "raw_knn", "ae_h2o", "raw", "knn_rel",
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="sets model, features and detector itself"):
+        Detector(method="raw_knn", features="a1").compose()
+    with pytest.raises(ValueError, match="unknown method 'nope'"):
+        Detector(method="nope").compose()
+
+
+def test_help_lists_every_choice():
+    doc = Detector.__doc__
+    for name in ("ae_h2o", "dbn", "pretrained", "a2", "free_energy", "iforest", "lof", "ensemble"):
+        assert name in doc

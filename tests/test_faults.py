@@ -17,10 +17,10 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import ROOT
-from deepad import cli, detect, detector, pipeline, validate
-from deepad.data import sources
+from deepad import cli, config, detect, detector, pipeline, validate
+from deepad.data import folders
 from deepad.models import autoencoder
+from helpers import ROOT
 
 FAST = ["--size", "12", "--epochs", "3", "--set", "trainer.batch_size=16"]
 SMALL_NET = ("trainer.max_epochs=5", "trainer.batch_size=16", "model.hidden=[16]")
@@ -85,7 +85,7 @@ def test_hidden_and_excluded_folders_are_not_listed(tmp_path):
     folder = blobs_folder(tmp_path / "f", n=3)
     blobs_folder(folder / ".thumbs", n=2)
     blobs_folder(folder / "out", n=2)
-    files = sources._image_files(folder, (str(folder / "out"),))
+    files = folders._image_files(folder, (str(folder / "out"),))
     assert [p.name for p in files] == ["img_000.png", "img_001.png", "img_002.png"]
 
 
@@ -102,12 +102,12 @@ def test_16_bit_images_are_rescaled_by_their_bit_depth_not_clipped(tmp_path):
         img[0, 0] = 4095 if i == 0 else img[0, 0]
         Image.fromarray(img).save(folder / f"scan_{i:02d}.png")
     assert Image.open(folder / "scan_00.png").mode == "I;16"
-    images, _ = sources.read_images.__wrapped__(str(folder), size=12)
+    images, _ = folders.read_images.__wrapped__(str(folder), size=12)
     assert images.shape == (30, 1, 12, 12) and images.dtype == np.uint8
     assert len({img.tobytes() for img in images}) == 30  # not one all-white image
     assert images[0, 0, 0, 0] == 255 and 100 < images.mean() < 155  # uniform 0..4095 -> ~127
-    assert sources.bit_depth(4095) == 12 and sources.bit_depth(4096) == 14
-    assert sources.bit_depth(65535) == 16 and sources.bit_depth(0.8) == 0  # float in [0, 1]
+    assert folders.bit_depth(4095) == 12 and folders.bit_depth(4096) == 14
+    assert folders.bit_depth(65535) == 16 and folders.bit_depth(0.8) == 0  # float in [0, 1]
 
 
 # --- 3. oversized images ------------------------------------------------------------------------
@@ -141,10 +141,10 @@ def test_an_oversized_image_is_skipped_with_a_warning_and_the_rest_ranked(tmp_pa
     with pytest.warns(
         UserWarning, match=r"big.png: 40 x 40 = 1,600 pixels is over the limit of 1,000"
     ):
-        images, files = sources.read_images.__wrapped__(str(folder), 12, max_pixels=1000)
+        images, files = folders.read_images.__wrapped__(str(folder), 12, max_pixels=1000)
     assert "big.png" not in files and len(files) == 20
     with pytest.warns(UserWarning, match="huge.png"):  # the default limit keeps big.png
-        _, files = sources.read_images.__wrapped__(str(folder), 12)
+        _, files = folders.read_images.__wrapped__(str(folder), 12)
     assert "big.png" in files
 
 
@@ -229,20 +229,16 @@ def test_a_bad_config_value_is_one_error_naming_key_value_and_range(
 
 def test_every_experiment_and_profile_passes_the_checks(tmp_path):
     """The known-keys check knows every key the shipped configs use."""
-    from hydra import compose, initialize_config_dir
-
     base = [
         f"paths.output_dir={tmp_path}",
         f"paths.cache={tmp_path}",
         "logger.dir=" + str(tmp_path),
     ]
-    for experiment in sorted(p.stem for p in (validate.CONF / "experiment").glob("*.yaml")):
+    for experiment in config.choices("experiment"):
         for profile in ("full", "quick"):
-            with initialize_config_dir(config_dir=str(validate.CONF), version_base="1.3"):
-                cfg = compose("config", [*base, f"+experiment={experiment}", f"profile={profile}"])
+            cfg = config.compose([*base, f"+experiment={experiment}", f"profile={profile}"])
             validate.check(cfg)
-            with initialize_config_dir(config_dir=str(validate.CONF), version_base="1.3"):
-                quiet = compose("config", [*base[:2], f"+experiment={experiment}", "logger=none"])
+            quiet = config.compose([*base[:2], f"+experiment={experiment}", "logger=none"])
             validate.check(quiet)  # an experiment's W&B group is no typo when W&B is off
 
 
@@ -271,13 +267,13 @@ def test_run_py_reports_user_errors_in_one_line_with_exit_code_2(tmp_path):
 
 @pytest.mark.parametrize("damage", ["truncated", "garbled", "empty"])
 def test_a_corrupt_cached_model_is_moved_aside_and_retrained(make_cfg, tmp_path, capsys, damage):
-    detector._FITTED.clear()  # no model of an earlier test in this process
+    detector.clear_memory()  # no model of an earlier test in this process
     first = pipeline.run(make_cfg(*TINY))
     (path,) = (tmp_path / "cache" / "models").glob("*.pt")
     good = path.read_bytes()
     broken = {"truncated": good[: len(good) // 2], "garbled": os.urandom(len(good)), "empty": b""}
     path.write_bytes(broken[damage])
-    detector._FITTED.clear()  # a new process: only the disk cache is left
+    detector.clear_memory()  # a new process: only the disk cache is left
     capsys.readouterr()
     again = pipeline.run(make_cfg(*TINY, "rerun=true"))
     err = capsys.readouterr().err
@@ -348,7 +344,7 @@ def test_ctrl_c_during_training_exits_130_in_one_line_and_keeps_nothing_partial(
         return step(self, batch, batch_idx)
 
     monkeypatch.setattr(autoencoder.AutoencoderModule, "training_step", interrupted)
-    detector._FITTED.clear()
+    detector.clear_memory()
     assert cli.main(argv) == 130
     line = one_error_line(capsys.readouterr().err, "deepad score: interrupted;")
     assert "run the same command again to resume" in line

@@ -3,25 +3,22 @@ ImageNet's layout: one folder per synset (WordNet ID) of JPEGs."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 from PIL import Image
 
 from deepad import pipeline
-
-ROOT = Path(__file__).resolve().parents[1]
+from deepad.config import CONF, compose
 
 
 def _imagenet(root: Path, per_nominal: int = 20, per_anomaly: int = 3) -> dict[str, str]:
     """Synset folders of 24 x 24 JPEGs: landscapes (sky over ground, a horizon that moves) for the
     nominal synsets, a bright animal-like blob on grey for the anomaly synsets."""
-    synsets = OmegaConf.load(ROOT / "conf/experiment/imagenet.yaml").dataset.synsets
-    nominal = OmegaConf.load(ROOT / "conf/experiment/imagenet.yaml").dataset.nominal
+    synsets = OmegaConf.load(CONF / "experiment/imagenet.yaml").dataset.synsets
+    nominal = OmegaConf.load(CONF / "experiment/imagenet.yaml").dataset.nominal
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[0:24, 0:24]
     for name, wnid in synsets.items():
@@ -55,17 +52,15 @@ def test_imagenet_experiment_finds_the_dogs_and_cats(tmp_path, monkeypatch, mode
         f"paths.output_dir={tmp_path / 'run'}",
         f"paths.cache={tmp_path / 'cache'}",
     ]
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose("config", overrides=overrides)
+    cfg = compose(overrides)
     metrics = pipeline.run(cfg)
     assert metrics["n"] == 7 * 20 + metrics["n_anomalies"] and metrics["n_anomalies"] == 7
     assert metrics["auroc"] > 0.9  # the blobs are far from every landscape
 
 
 def test_without_imagenet_the_paper_says_it_was_not_run(tmp_path):
-    spec = importlib.util.spec_from_file_location("wp", ROOT / "paper/write_paper.py")
-    wp = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(wp)
+    from paper import write_paper as wp
+
     text, missing = wp.fill("{{optional_table:imagenet}}", tmp_path, {})
     assert "make reproduce IMAGENET=/path/to/imagenet/train" in text and not missing
     (tmp_path / "imagenet.md").write_text("| method | AUROC |\n")

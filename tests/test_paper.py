@@ -1,7 +1,6 @@
 """The paper's table, figure and write-up scripts on small generated results files: they read only
 them, and their numbers are the means and tests of their rows."""
 
-import importlib.util
 import subprocess
 import sys
 
@@ -9,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ROOT
+from helpers import ROOT
+from paper.tables import tab_clutter_verdict, tab_convergence
 
 METHODS = (("re", 0.9), ("a1", 0.6), ("raw", 0.8))  # AE RE, AE A1, raw pixels: base AUROC
 
@@ -93,8 +93,10 @@ def ugly(tmp_path):
 
 
 def _script(path, *args):
+    """Run a paper script as make does: `python -m paper.tables.tab_NAME ARGS` from the root."""
+    module = path.removesuffix(".py").replace("/", ".")
     done = subprocess.run(
-        [sys.executable, str(ROOT / path), *map(str, args)], capture_output=True, text=True
+        [sys.executable, "-m", module, *map(str, args)], capture_output=True, text=True, cwd=ROOT
     )
     assert done.returncode == 0, done.stderr[-2000:]
     return done
@@ -259,7 +261,7 @@ def test_make_paper_never_schedules_a_sweep():
     )
     assert done.returncode == 0, done.stderr
     assert "experiments/run.py" not in done.stdout and "collect.py" not in done.stdout
-    assert "paper/write_paper.py" in done.stdout and "tab_ovr.py" in done.stdout
+    assert "-m paper.write_paper" in done.stdout and "-m paper.tables.tab_ovr" in done.stdout
     planned = subprocess.run(
         ["make", "-n", "reproduce"], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
@@ -333,10 +335,7 @@ def test_convergence_table_and_figure(deep, tmp_path):
     """The made-up AE loss halves every epoch (last-epoch change 0.5), the DBN's layer 2 is flat."""
     curves = tmp_path / "deep_curves.csv.gz"
     _script("paper/tables/tab_convergence.py", curves, tmp_path / "c.md")
-    spec = importlib.util.spec_from_file_location("tc", ROOT / "paper/tables/tab_convergence.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    tab = module.table(pd.read_csv(curves)).set_index("curve")
+    tab = tab_convergence.table(pd.read_csv(curves)).set_index("curve")
     assert tab.loc["Deep AE loss", "last_median"] == pytest.approx(0.5)
     assert tab.loc["DBN layer 1 loss", "last_median"] == pytest.approx(0.5)
     assert tab.loc["DBN layer 2 loss", "last_median"] == 0.0
@@ -395,12 +394,7 @@ def sweep(tmp_path):
 
 
 def test_clutter_verdict_holds_fails_and_ties_as_generated(sweep, tmp_path):
-    spec = importlib.util.spec_from_file_location(
-        "tv", ROOT / "paper/tables/tab_clutter_verdict.py"
-    )
-    tv = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tv)
-    table = tv.verdicts(pd.read_csv(sweep)).set_index(["setting", "score"])
+    table = tab_clutter_verdict.verdicts(pd.read_csv(sweep)).set_index(["setting", "score"])
     assert len(table) == 9 and (table["units"] == 20).all()  # 3 settings x 3 scores, 20 units
     assert (table.xs("AE A1", level="score")["verdict"] == "holds").all()
     assert (table.xs("AE A2", level="score")["verdict"] == "fails").all()
@@ -410,21 +404,17 @@ def test_clutter_verdict_holds_fails_and_ties_as_generated(sweep, tmp_path):
     assert a1["median difference"] == pytest.approx(-0.2047, abs=1e-3) and a1["score lower"] == 20
     assert a1["p_holm"] == pytest.approx(min(1.0, 9 * 2 / 2**20), rel=1e-6)  # exact, Holm x 9
     out = tmp_path / "verdict.md"
-    subprocess.run(
-        [sys.executable, ROOT / "paper/tables/tab_clutter_verdict.py", sweep, out], check=True
-    )
+    _script("paper/tables/tab_clutter_verdict.py", sweep, out)
     text = out.read_text()
     assert (
         "Holm-corrected over all 9 tests" in text
         and "| AE A1           | holds  | holds | holds |" in text
     )
     table = tmp_path / "clutter.md"  # section 4's table: the base setting, a row per unit
-    subprocess.run([sys.executable, ROOT / "paper/tables/tab_clutter.py", sweep, table], check=True)
+    _script("paper/tables/tab_clutter.py", sweep, table)
     rows = [r for r in table.read_text().splitlines() if r.startswith("| clutter_")]
     assert len(rows) == 2 * (2 * 10 + 2)  # 2 metrics x (20 units + a mean per data set)
     assert "| clutter_mnist   | mean    |" in table.read_text()
     fig = tmp_path / "q.png"
-    subprocess.run(
-        [sys.executable, ROOT / "paper/figures/fig_clutter_q.py", sweep, fig], check=True
-    )
+    _script("paper/figures/fig_clutter_q.py", sweep, fig)
     assert fig.stat().st_size > 10_000

@@ -11,8 +11,9 @@ import pytest
 import torch
 import yaml
 
-from conftest import ROOT
-from deepad import detector, pipeline, store
+from deepad import detector, keys, pipeline, store
+from deepad.config import compose
+from helpers import ROOT
 
 TINY = (
     "dataset=synthetic",
@@ -77,14 +78,14 @@ def test_synthetic_anomalies_are_found(make_cfg):
 
 
 def test_one_model_serves_every_variant_and_disk_cache_is_used(make_cfg, tmp_path):
-    detector._FITTED.clear()
+    detector.clear_memory()
     status = [
         pipeline.run(make_cfg(*TINY, f"features={v}", out=v))["model_cache"]
         for v in ("re", "a1", "a2")
     ]
     assert status == ["miss", "hit", "hit"]
     assert len(list((tmp_path / "cache" / "models").glob("*.pt"))) == 1
-    detector._FITTED.clear()  # a new process: the disk cache serves
+    detector.clear_memory()  # a new process: the disk cache serves
     assert pipeline.run(make_cfg(*TINY, "features=re", out="again"))["model_cache"] == "hit"
     assert pipeline.run(make_cfg(*TINY, "features=re", "seed=1", out="s1"))["model_cache"] == "miss"
 
@@ -92,7 +93,7 @@ def test_one_model_serves_every_variant_and_disk_cache_is_used(make_cfg, tmp_pat
 def test_same_seed_same_numbers(make_cfg, tmp_path):
     runs = []
     for name in ("a", "b"):
-        detector._FITTED.clear()
+        detector.clear_memory()
         cfg = make_cfg(*TINY, "features=a1", f"paths.cache={tmp_path / name}", out=name)
         pipeline.run(cfg)
         runs.append(pd.read_csv(tmp_path / name / "scores.csv"))
@@ -190,8 +191,7 @@ def test_results_record_library_versions_and_another_torch_reruns(make_cfg, monk
     assert recorded == {*store.LIBRARIES, "mkl-dispatch"}
     assert first["version_mkl-dispatch"] == store.mkl_dispatch()
     other = {**store.library_versions(), "torch": "0.0.1"}
-    monkeypatch.setattr(pipeline, "library_versions", lambda: other)  # the run key
-    monkeypatch.setattr(detector, "library_versions", lambda: other)  # the network key
+    monkeypatch.setattr(keys, "library_versions", lambda: other)  # the run and network keys
     capsys.readouterr()
     again = pipeline.run(make_cfg(*TINY, "features=a1"))  # same config, other torch: not reused
     out = capsys.readouterr().out
@@ -266,14 +266,7 @@ def test_sweep_records_a_failure_goes_on_and_resumes(tmp_path):
     [("full", 10, 4, 3, 30), ("quick", 2, 1, 1, 10)],
 )
 def test_profiles_set_the_experiment_matrix(profile, classes, ps, seeds, epochs):
-    from hydra import compose, initialize_config_dir
-
-    from conftest import CONF
-
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose(
-            "config", overrides=["+experiment=ovr", f"profile={profile}"], return_hydra_config=True
-        )
+    cfg = compose(["+experiment=ovr", f"profile={profile}"], hydra=True)
     params = cfg.hydra.sweeper.params
     assert len(params["dataset.nominal"].split("],[")) == classes
     assert len(str(params["dataset.contamination"]).split(",")) == ps
@@ -284,16 +277,7 @@ def test_profiles_set_the_experiment_matrix(profile, classes, ps, seeds, epochs)
 
 
 def test_slurm_launcher_config_composes():
-    from hydra import compose, initialize_config_dir
-
-    from conftest import CONF
-
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose(
-            "config",
-            overrides=["hydra/launcher=slurm", "hydra.launcher.partition=cpu"],
-            return_hydra_config=True,
-        )
+    cfg = compose(["hydra/launcher=slurm", "hydra.launcher.partition=cpu"], hydra=True)
     launcher = cfg.hydra.launcher
     assert launcher._target_.endswith("submitit_launcher.SlurmLauncher")
     assert (

@@ -11,9 +11,9 @@ import threading
 import numpy as np
 import pytest
 
-from conftest import DATA
 from deepad.data import sources
 from deepad.data.sources import DataSourceError
+from helpers import DATA
 
 
 def idx_bytes(arr: np.ndarray) -> bytes:

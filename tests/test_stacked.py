@@ -1,16 +1,15 @@
-"""Many networks trained as one stack (issue 14): each equals its training alone, does not depend
-on its batch mates, is cached under its own key, and a resumed sweep trains only what is missing."""
-
-import json
+"""Many networks trained as one stack (benchmarks/stacked.py, what `make bench` times): each
+equals its training alone and does not depend on its batch mates."""
 
 import pytest
 import pytorch_lightning as pl
 import torch
 from omegaconf import OmegaConf
 
-from deepad import detector, models
+from benchmarks import stacked
+from deepad import models
 from deepad.data.sets import synthetic_source
-from deepad.models import stacked, training
+from deepad.models import training
 
 MODEL = OmegaConf.create(
     {"name": "ae", "kind": "autoencoder", "arch": "dense", "hidden": [16, 8], "activation": "tanh",
@@ -127,52 +126,3 @@ def test_a_network_does_not_depend_on_its_batch_mates(sets):
     )
     again, _ = stacked.fit_stacked([net(s).net for s in (0, 1, 2)], sets, [0, 1, 2], MODEL, TRAINER)
     assert all(biggest_gap(a, b) == 0 for a, b in zip(with_all, again, strict=True))  # determinism
-
-
-def test_train_many_caches_each_network_and_resumes(make_cfg, tmp_path, capsys):
-    over = ("dataset=synthetic", "dataset.n_per_class=50", "trainer.max_epochs=3",
-            "trainer.batch_size=16", "model.hidden=[16]")  # fmt: skip
-    cfgs = [make_cfg(*over, f"dataset.nominal=[{c}]", f"seed={s}") for c in (0, 1) for s in (0, 1)]
-    counts = detector.train_many(cfgs[:2], stack=16)  # a sweep killed after two networks
-    assert counts == {"trained": 2, "cached": 0, "left": 0}
-    counts = detector.train_many(cfgs, stack=3)  # resumed: only the two missing ones train
-    assert counts == {"trained": 2, "cached": 2, "left": 0}
-    models_dir = tmp_path / "cache" / "models"
-    assert (
-        len(list(models_dir.glob("*.pt"))) == 4 and len(list(models_dir.glob("*.curves.json"))) == 4
-    )
-    detector._FITTED.clear()
-    for cfg in cfgs:  # each run loads its own network; its scores match a network trained alone
-        from deepad import pipeline
-
-        out = cfg.paths.output_dir
-        cfg.paths.output_dir = f"{out}-{cfg.dataset.nominal[0]}-{cfg.seed}"
-        assert pipeline.run(cfg)["model_cache"] == "hit"
-    alone = detector.Detector.from_config(cfgs[3], cache=False)
-    from deepad.data import sets as data_sets
-
-    images = data_sets.build(cfgs[3].dataset).images
-    cached = detector.Detector.from_config(cfgs[3], cache=tmp_path / "cache").fit(images)
-    assert cached.model_cache_ == "hit"
-    fresh = alone.fit(images)
-    assert fresh.model_cache_ == "miss"
-    torch.testing.assert_close(
-        torch.from_numpy(cached.decision_scores_), torch.from_numpy(fresh.decision_scores_),
-        rtol=1e-4, atol=1e-6,
-    )  # fmt: skip
-    curve = json.loads(next(models_dir.glob("*.curves.json")).read_text())
-    assert len(curve) == 3 and curve[-1]["train/loss"] < curve[0]["train/loss"]
-    assert "trained 2 networks in one stack" in capsys.readouterr().out
-
-
-def test_only_dense_autoencoders_without_validation_are_stacked():
-    assert stacked.stackable(MODEL, TRAINER)
-    assert not stacked.stackable(OmegaConf.merge(MODEL, {"arch": "conv"}), TRAINER)
-    assert not stacked.stackable(OmegaConf.create({"kind": "dbn"}), TRAINER)
-    assert not stacked.stackable(MODEL, OmegaConf.merge(TRAINER, {"val_fraction": 0.1}))
-
-
-def test_a_network_with_a_plateau_rule_is_not_stacked():
-    """A stack runs every network every epoch: a network that may stop early trains alone."""
-    assert not stacked.stackable(OmegaConf.merge(MODEL, {"stop_patience": 3}), TRAINER)
-    assert stacked.stackable(OmegaConf.merge(MODEL, {"stop_patience": 0}), TRAINER)

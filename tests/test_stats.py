@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from scipy.stats import wilcoxon
 
-from deepad import stats
+from paper import common as stats
 
 
 def test_holm_on_known_pvalues():

@@ -6,13 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from deepad import sweep
+from deepad.config import choices, compose
 
-ROOT = Path(__file__).resolve().parents[1]
-EXPERIMENTS = sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml"))
+EXPERIMENTS = choices("experiment")
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
@@ -23,29 +22,27 @@ def test_every_job_is_the_config_hydra_composes(experiment, monkeypatch):
     monkeypatch.setenv("IMAGENET", "/data/imagenet/train")  # imagenet*.yaml read it
     args = ["profile=quick", f"+experiment={experiment}"]
     jobs = sweep.expand(args)
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        base = compose("config", overrides=args, return_hydra_config=True)
-        params = OmegaConf.to_container(base.hydra.sweeper.params, resolve=True)
-        sizes = [
-            len(str(v).split(",")) if "[" not in str(v) else str(v).count("]")
-            for v in params.values()
-        ]
-        expected = 1
-        for n in sizes:
-            expected *= n
-        assert len(jobs) == expected
-        assert len({job.out for job in jobs}) == len(jobs)  # one folder a run
-        for job in (jobs[0], jobs[len(jobs) // 2], jobs[-1]):
-            assert job.out.parent == Path(f"outputs/sweeps/quick/{experiment}")
-            names = sorted(
-                o for o in job.overrides if o.split("=")[0] not in ("profile", "+experiment")
-            )
-            assert job.out.name == ",".join(names)
-            full = compose("config", overrides=job.overrides)
-            full.paths.output_dir = str(job.out)
-            assert OmegaConf.to_container(job.cfg, resolve=True) == OmegaConf.to_container(
-                full, resolve=True
-            )
+    base = compose(args, hydra=True)
+    params = OmegaConf.to_container(base.hydra.sweeper.params, resolve=True)
+    sizes = [
+        len(str(v).split(",")) if "[" not in str(v) else str(v).count("]") for v in params.values()
+    ]
+    expected = 1
+    for n in sizes:
+        expected *= n
+    assert len(jobs) == expected
+    assert len({job.out for job in jobs}) == len(jobs)  # one folder a run
+    for job in (jobs[0], jobs[len(jobs) // 2], jobs[-1]):
+        assert job.out.parent == Path(f"outputs/sweeps/quick/{experiment}")
+        names = sorted(
+            o for o in job.overrides if o.split("=")[0] not in ("profile", "+experiment")
+        )
+        assert job.out.name == ",".join(names)
+        full = compose(job.overrides)
+        full.paths.output_dir = str(job.out)
+        assert OmegaConf.to_container(job.cfg, resolve=True) == OmegaConf.to_container(
+            full, resolve=True
+        )
 
 
 def test_a_sweep_trains_each_network_once_and_resumes(tmp_path, capsys):

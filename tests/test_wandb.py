@@ -30,10 +30,10 @@ def test_an_offline_run_holds_curves_roc_histograms_grid_and_name(
 ):
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
-    detector._FITTED.clear()
+    detector.clear_memory()
     if cached:  # a network loaded from the disk cache shows the curves it was trained with
         pipeline.run(make_cfg(*TINY, out="first"))
-        detector._FITTED.clear()
+        detector.clear_memory()
     over = ("logger=wandb", f"logger.dir={tmp_path / 'wb'}", "logger.group=ovr", "features=a1")
     metrics = pipeline.run(make_cfg(*TINY, *over))
     assert metrics["model_cache"] == ("hit" if cached else "miss")
@@ -84,7 +84,7 @@ def test_the_summary_run_of_an_experiment_holds_its_tables_and_figures(tmp_path,
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from conftest import ROOT
+    from helpers import ROOT
 
     paper = tmp_path / "paper"
     for sub in ("results", "tables", "figures"):
@@ -118,7 +118,7 @@ def test_the_summary_run_of_an_experiment_holds_its_tables_and_figures(tmp_path,
 def test_markdown_tables_are_read_by_heading():
     import sys
 
-    from conftest import ROOT
+    from helpers import ROOT
 
     sys.path.insert(0, str(ROOT / "experiments"))
     from wandb_summary import markdown_tables

@@ -2,7 +2,7 @@
 nominal classes of the seed-averaged AUROC) with its 95% bootstrap interval over classes as a band
 (`deepad.stats.mean_ci`, the paper's one uncertainty measure), a panel per data set.
 
-`python paper/figures/fig_auroc_vs_p.py paper/results/ovr.csv OUT.png`; reads only the results.
+`python -m paper.figures.fig_auroc_vs_p paper/results/ovr.csv OUT.png`; reads only the results.
 """
 
 import sys
@@ -15,15 +15,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from deepad import stats  # noqa: E402
-from deepad.report import with_methods  # noqa: E402
 from deepad.store import write_atomic  # noqa: E402
+from paper import common  # noqa: E402
+from paper.common import with_methods  # noqa: E402
 
 
 def main() -> None:
     src, out = Path(sys.argv[1]), Path(sys.argv[2])
     results, order = with_methods(pd.read_csv(src))
-    ci = stats.mean_ci(results, ["dataset", "contamination"])
+    ci = common.mean_ci(results, ["dataset", "contamination"])
     datasets = sorted(ci["dataset"].unique())
     colours = dict(zip(order, sns.color_palette("tab10", len(order)), strict=True))
     fig, axes = plt.subplots(1, len(datasets), figsize=(5.5 * len(datasets), 4.2), squeeze=False)
@@ -44,7 +44,7 @@ def main() -> None:
     n = int(ci["classes"].max())
     fig.suptitle(
         f"One-vs-rest AUROC against contamination: mean over {n} classes (seeds averaged); "
-        f"bands: {stats.UNCERTAINTY}",
+        f"bands: {common.UNCERTAINTY}",
         fontsize=10,
     )
     fig.tight_layout()

@@ -4,7 +4,7 @@ the score ignores clutter), one point per class unit (data set x nominal class, 
 bars = mean over units. Bottom: each method's 16 top-flagged images of one run (clutter MNIST,
 nominal 7), framed orange = clutter, red = anomaly, grey = nominal (a legend names the colours).
 
-`python paper/figures/fig_clutter.py paper/results/clutter_sweep.csv OUT.png`; reads the results
+`python -m paper.figures.fig_clutter paper/results/clutter_sweep.csv OUT.png`; reads the results
 file and the images kept beside it (clutter_sweep_extremes.npz).
 """
 
@@ -20,7 +20,8 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
-from deepad.report import FRAME, LEGEND, tile, with_methods  # noqa: E402
+from deepad.report import FRAME, LEGEND, tile  # noqa: E402
+from paper.common import with_methods  # noqa: E402
 
 SETTING = "base"  # conf/clutter_setting/base.yaml
 MODELS = (

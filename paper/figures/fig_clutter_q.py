@@ -4,7 +4,7 @@ score: mean over class units (data set x nominal class, seeds averaged first), b
 interval over the units. Settings base, q01, q02, q10 of conf/clutter_setting/ (the other knobs at
 base). The EffNet-Lite0 panel repeats the H2O AE's RE, the proposal's baseline, for reference.
 
-`python paper/figures/fig_clutter_q.py paper/results/clutter_sweep.csv OUT.png`; reads only the
+`python -m paper.figures.fig_clutter_q paper/results/clutter_sweep.csv OUT.png`; reads only the
 results file.
 """
 
@@ -17,9 +17,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from deepad import stats  # noqa: E402
-from deepad.report import with_methods  # noqa: E402
 from deepad.store import write_atomic  # noqa: E402
+from paper import common  # noqa: E402
+from paper.common import with_methods  # noqa: E402
 
 VALUE = "clutter_sensitivity"
 Q_SETTINGS = ["q01", "q02", "base", "q10"]  # the q axis; every other knob at base
@@ -38,7 +38,7 @@ def curves(results: pd.DataFrame) -> pd.DataFrame:
     results = results.assign(
         unit=results["dataset"].astype(str) + ":" + results["nominal"].astype(str)
     )
-    return stats.mean_ci(results, ["model", "clutter_share"], VALUE, unit="unit")
+    return common.mean_ci(results, ["model", "clutter_share"], VALUE, unit="unit")
 
 
 def main() -> None:

@@ -3,7 +3,7 @@ and curve (AE: training loss; DBN per layer: CD reconstruction error, pseudo-log
 median over networks (classes x seeds) per epoch, with the band from the 10th to the 90th
 percentile, a colour per data set.
 
-`python paper/figures/fig_convergence.py CURVES.csv.gz OUT.png`; reads only the collected curves.
+`python -m paper.figures.fig_convergence CURVES.csv.gz OUT.png`; reads only the collected curves.
 """
 
 import sys
@@ -15,12 +15,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from deepad.report import load_script  # noqa: E402
 from deepad.store import write_atomic  # noqa: E402
-
-conv = load_script(
-    Path(__file__).resolve().parents[1] / "tables" / "tab_convergence.py"
-)  # its curves
+from paper.tables import tab_convergence as conv  # noqa: E402  # its curves
 
 
 def main() -> None:

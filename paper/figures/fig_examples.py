@@ -1,7 +1,7 @@
 """Figure: example images of the evaluated data sets (clutter MNIST of section 3, Fashion-MNIST of
 section 2): nominal, nominal with clutter, anomaly.
 
-`python paper/figures/fig_examples.py OUT.png [DATA_DIR]`. The one figure that reads the data (it
+`python -m paper.figures.fig_examples OUT.png [DATA_DIR]`. The one figure that reads the data (it
 shows images, not results): it builds the sets with their configs in conf/dataset/.
 """
 
@@ -13,13 +13,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from hydra import compose, initialize_config_dir  # noqa: E402
 
+from deepad.config import compose  # noqa: E402
 from deepad.data import sets  # noqa: E402
 from deepad.report import tile  # noqa: E402
 from deepad.store import write_atomic  # noqa: E402
 
-CONF = Path(__file__).resolve().parents[2] / "conf"
 SETS = {"clutter_mnist": [7], "fashion_mnist": [0]}  # only sets the paper evaluates
 GROUPS = ("nominal", "nominal_clutter", "anomaly")
 
@@ -29,11 +28,7 @@ def main() -> None:
     data = sys.argv[2] if len(sys.argv) > 2 else "data"
     fig, axes = plt.subplots(len(SETS), len(GROUPS), figsize=(12, 1.3 * len(SETS)), squeeze=False)
     for row, (name, nominal) in zip(axes, SETS.items(), strict=True):
-        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-            cfg = compose(
-                "config",
-                overrides=[f"dataset={name}", f"dataset.nominal={nominal}", f"paths.data={data}"],
-            )
+        cfg = compose([f"dataset={name}", f"dataset.nominal={nominal}", f"paths.data={data}"])
         s = sets.build(cfg.dataset)
         for ax, group in zip(row, GROUPS, strict=True):
             idx = np.flatnonzero(s.record.groups == group)[:8]

@@ -2,7 +2,7 @@
 heatmap per data set; a diverging colour scale centred at 0.5 (chance) over the data's range, so a
 class scored worse than chance shows as such.
 
-`python paper/figures/fig_heatmap_ovr.py paper/results/ovr.csv OUT.png`; reads only the results.
+`python -m paper.figures.fig_heatmap_ovr paper/results/ovr.csv OUT.png`; reads only the results.
 """
 
 import sys
@@ -15,8 +15,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from deepad.report import with_methods  # noqa: E402
 from deepad.store import write_atomic  # noqa: E402
+from paper.common import with_methods  # noqa: E402
 
 P = 0.1
 

@@ -1,7 +1,7 @@
 """Figure (experiment 2): ROC curves of every method on a representative run (nominal class 7,
 p = 0.1, seed 0), a panel per data set; the legend gives each curve's AUROC.
 
-`python paper/figures/fig_roc.py paper/results/ovr.csv OUT.png`; reads the results file and the
+`python -m paper.figures.fig_roc paper/results/ovr.csv OUT.png`; reads the results file and the
 per-image scores beside it (ovr_scores.csv.gz, from experiments/collect.py --scores).
 """
 
@@ -16,8 +16,8 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from sklearn.metrics import roc_auc_score, roc_curve  # noqa: E402
 
-from deepad.report import with_methods  # noqa: E402
 from deepad.store import write_atomic  # noqa: E402
+from paper.common import with_methods  # noqa: E402
 
 
 def main() -> None:

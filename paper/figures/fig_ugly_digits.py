@@ -2,7 +2,7 @@
 deep-learning tutorial's "ugly digits" (RE of a 784-50-784 tanh autoencoder on MNIST): per method,
 the 16 most normal, 16 median and 16 most anomalous images of the MNIST test set (seed 0).
 
-`python paper/figures/fig_ugly_digits.py paper/results/ugly_digits.csv OUT.png`; reads the results
+`python -m paper.figures.fig_ugly_digits paper/results/ugly_digits.csv OUT.png`; reads the results
 file and the images kept beside it (ugly_digits_extremes.npz, from experiments/collect.py --extremes).
 """
 
@@ -16,8 +16,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from deepad.report import tile, with_methods  # noqa: E402
+from deepad.report import tile  # noqa: E402
 from deepad.store import write_atomic  # noqa: E402
+from paper.common import with_methods  # noqa: E402
 
 COLUMNS = {2: "good (lowest scores)", 1: "median", 0: "ugly (highest scores)"}  # extremes order
 

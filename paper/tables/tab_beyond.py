@@ -6,7 +6,7 @@ issue 11's targets (MNIST 0.97, Fashion-MNIST 0.94) and the classes that hold th
 below them, and each new method against the best proposal score, paired over classes (Wilcoxon,
 Holm over the table's tests).
 
-`python paper/tables/tab_beyond.py OVR.csv BEYOND.csv SELECTION.json [PEERS.csv] OUT.md [README.md]`;
+`python -m paper.tables.tab_beyond OVR.csv BEYOND.csv SELECTION.json [PEERS.csv] OUT.md [README.md]`;
 reads only these files. PEERS.csv (`make peers`, not part of reproduce): PyOD's detectors with their
 defaults on the same sets, shown beside ours on the sets both ran, and the best new method against
 each, paired over classes. The ensemble's seconds are its own plus its members' (it reads their
@@ -19,14 +19,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from deepad import stats
-from deepad.report import load_script, with_methods
 from deepad.store import write_between_markers, write_text
+from paper import common
+from paper.common import with_methods
+from paper.tables import tab_published as _PUBLISHED  # cited, sourced
 
 P = 0.1
 
 
-_PUBLISHED = load_script(Path(__file__).resolve().with_name("tab_published.py"))  # cited, sourced
 DATASETS = _PUBLISHED.DATASETS
 PUBLISHED = {m: _PUBLISHED.PUBLISHED[m][:2] for m in ("RSRAE", "ODIM")}  # the strongest quoted
 NAMES = {  # conf/method/<name>.yaml -> the table's name ({k}: the chosen share of n)
@@ -104,8 +104,8 @@ def seconds(results: pd.DataFrame, selection: dict) -> pd.Series:
 
 
 def table(results: pd.DataFrame, selection: dict) -> pd.DataFrame:
-    ci = stats.mean_ci(results, ["dataset"])
-    ci["cell"] = [stats.cell(*r) for r in ci[["mean", "lo", "hi"]].itertuples(index=False)]
+    ci = common.mean_ci(results, ["dataset"])
+    ci["cell"] = [common.cell(*r) for r in ci[["mean", "lo", "hi"]].itertuples(index=False)]
     wide = ci.pivot(index="method", columns="dataset", values="cell")
     wide = wide.reindex(columns=list(DATASETS)).rename(columns=DATASETS).fillna("")
     seeds = results.groupby("method")["seed"].nunique().rename("seeds")
@@ -139,7 +139,7 @@ def _candidate(key: str, selection: dict) -> str:
 
 def targets(results: pd.DataFrame, selection: dict) -> str:
     """The best method per data set against issue 11's targets, and the classes below them."""
-    means = stats.class_means(results, ["dataset"])
+    means = common.class_means(results, ["dataset"])
     lines = []
     for ds, label in DATASETS.items():
         part = means[means["dataset"] == ds]
@@ -167,7 +167,7 @@ def paired(results: pd.DataFrame) -> pd.DataFrame:
     """Each new method against the proposal's best score on each data set (family `proposal`), and
     the best new method against each peer (family `peers`), paired over classes (seeds averaged),
     Holm within each family: two questions, each with its own family of tests."""
-    means = stats.class_means(results, ["dataset"])
+    means = common.class_means(results, ["dataset"])
     rows = []
     for ds in DATASETS:
         part = means[(means["dataset"] == ds) & means["method"].isin(PROPOSAL)]
@@ -177,19 +177,19 @@ def paired(results: pd.DataFrame) -> pd.DataFrame:
         sub = results[results["dataset"] == ds]
         new = sub.loc[sub["new"], "method"].unique()
         rows.append(
-            stats.compare(sub, [(m, best) for m in new], ["dataset"]).assign(family="proposal")
+            common.compare(sub, [(m, best) for m in new], ["dataset"]).assign(family="proposal")
         )
         peers = sub.loc[sub["peer"], "method"].unique()
         if len(peers):
             top = means[(means["dataset"] == ds) & means["method"].isin(new)]
             top = top.groupby("method")["auroc"].mean().idxmax()
             pairs = [(top, m) for m in peers]
-            rows.append(stats.compare(sub, pairs, ["dataset"]).assign(family="peers"))
+            rows.append(common.compare(sub, pairs, ["dataset"]).assign(family="peers"))
     cmp = pd.concat(rows, ignore_index=True)
-    cmp["p_holm"] = cmp.groupby("family")["p_value"].transform(stats.holm)
-    cmp["verdict"] = [stats.verdict(r) for _, r in cmp.iterrows()]
+    cmp["p_holm"] = cmp.groupby("family")["p_value"].transform(common.holm)
+    cmp["verdict"] = [common.verdict(r) for _, r in cmp.iterrows()]
     cmp["median difference"] = [
-        stats.cell(d, lo, hi) for d, lo, hi in cmp[["median difference", "lo", "hi"]].to_numpy()
+        common.cell(d, lo, hi) for d, lo, hi in cmp[["median difference", "lo", "hi"]].to_numpy()
     ]
     cmp["dataset"] = cmp["dataset"].map(DATASETS)
     cmp["family"] = cmp.pop("family").map(FAMILIES)
@@ -218,7 +218,7 @@ def main() -> None:
     tab = table(results, selection)
     md = (
         f"Beyond the proposal: contaminated one-vs-rest, p = {P}, train split, mean AUROC over the "
-        f"{results['nominal'].nunique()} classes [{stats.UNCERTAINTY}]; test split (selection): "
+        f"{results['nominal'].nunique()} classes [{common.UNCERTAINTY}]; test split (selection): "
         "the mean AUROC over the 10 test-split sets, seed 0, MNIST / Fashion-MNIST, at which the "
         "settings were chosen "
         "(experiments/select_settings.py); s / set: median seconds per set on one thread (the "

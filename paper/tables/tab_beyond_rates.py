@@ -5,7 +5,7 @@ set, p in the columns; then the rank ensemble (`deepad score`'s default) against
 best score at each (data set, p), paired over classes, Holm over those tests: the one family,
 fixed before the runs.
 
-`python paper/tables/tab_beyond_rates.py OVR.csv RATES.csv SELECTION.json OUT.md [README.md]`;
+`python -m paper.tables.tab_beyond_rates OVR.csv RATES.csv SELECTION.json OUT.md [README.md]`;
 reads only these files.
 """
 
@@ -15,11 +15,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from deepad import stats
-from deepad.report import load_script
 from deepad.store import write_between_markers, write_text
+from paper import common
+from paper.tables import tab_beyond as BEYOND  # names, methods, sets
 
-BEYOND = load_script(Path(__file__).resolve().with_name("tab_beyond.py"))  # names, methods, sets
 SEED = 0
 
 
@@ -37,8 +36,8 @@ def runs(ovr: pd.DataFrame, rates: pd.DataFrame, selection: dict) -> pd.DataFram
 def table(results: pd.DataFrame, dataset: str, selection: dict) -> pd.DataFrame:
     """Methods x p for one data set: 'mean [lo, hi]' over classes."""
     part = results[results["dataset"] == dataset]
-    ci = stats.mean_ci(part, ["contamination"])
-    ci["cell"] = [stats.cell(*r) for r in ci[["mean", "lo", "hi"]].itertuples(index=False)]
+    ci = common.mean_ci(part, ["contamination"])
+    ci["cell"] = [common.cell(*r) for r in ci[["mean", "lo", "hi"]].itertuples(index=False)]
     wide = ci.pivot(index="method", columns="contamination", values="cell")
     wide.columns = [f"p = {p:g}" for p in wide.columns]
     order = BEYOND.PROPOSAL + [BEYOND.name(m, selection) for m in BEYOND.NAMES]
@@ -49,7 +48,7 @@ def paired(results: pd.DataFrame) -> pd.DataFrame:
     """The rank ensemble against the proposal's best score (highest mean over classes) at each
     (data set, p), paired over classes; Holm over every row (one family)."""
     ensemble = results.loc[results["key"] == "ensemble", "method"].unique()
-    means = stats.class_means(results, ["dataset", "contamination"])
+    means = common.class_means(results, ["dataset", "contamination"])
     rows = []
     for (ds, p), part in means.groupby(["dataset", "contamination"]):
         old = part[part["method"].isin(BEYOND.PROPOSAL)]
@@ -57,12 +56,12 @@ def paired(results: pd.DataFrame) -> pd.DataFrame:
             continue
         best = old.groupby("method")["auroc"].mean().idxmax()
         sub = results[(results["dataset"] == ds) & (results["contamination"] == p)]
-        rows.append(stats.compare(sub, [(ensemble[0], best)], ["dataset", "contamination"]))
+        rows.append(common.compare(sub, [(ensemble[0], best)], ["dataset", "contamination"]))
     cmp = pd.concat(rows, ignore_index=True)
-    cmp["p_holm"] = stats.holm(cmp["p_value"])  # one family: every (data set, p)
-    cmp["verdict"] = [stats.verdict(r) for _, r in cmp.iterrows()]
+    cmp["p_holm"] = common.holm(cmp["p_value"])  # one family: every (data set, p)
+    cmp["verdict"] = [common.verdict(r) for _, r in cmp.iterrows()]
     cmp["median difference"] = [
-        stats.cell(d, lo, hi) for d, lo, hi in cmp[["median difference", "lo", "hi"]].to_numpy()
+        common.cell(d, lo, hi) for d, lo, hi in cmp[["median difference", "lo", "hi"]].to_numpy()
     ]
     cmp["dataset"] = cmp["dataset"].map(BEYOND.DATASETS)
     return cmp.drop(columns=["lo", "hi"]).round({"p_value": 4, "p_holm": 4})
@@ -77,7 +76,7 @@ def main() -> None:
     md = (
         f"Beyond the proposal at every contamination rate, seed {SEED}: contaminated one-vs-rest, "
         f"train split, mean AUROC over the {results['nominal'].nunique()} classes "
-        f"[{stats.UNCERTAINTY}]; the proposal's scores from ovr / ovr_dbn, the new methods from "
+        f"[{common.UNCERTAINTY}]; the proposal's scores from ovr / ovr_dbn, the new methods from "
         f"make rates (the trimmed-loss AE not run) (commit {commit})\n"
     )
     for ds, label in BEYOND.DATASETS.items():

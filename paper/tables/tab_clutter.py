@@ -6,7 +6,7 @@ nominal images (0.5 = the score ignores clutter, 1 = it ranks every cluttered im
 top-k share it has no ceiling set by the number of cluttered images); and the AUROC of anomalies
 against cluttered nominal images only.
 
-`python paper/tables/tab_clutter.py paper/results/clutter_sweep.csv OUT.md [README.md]` writes
+`python -m paper.tables.tab_clutter paper/results/clutter_sweep.csv OUT.md [README.md]` writes
 OUT.md and OUT.tex (and the table between README's `results:clutter` markers); reads only the
 collected results file.
 """
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from deepad.report import with_methods
 from deepad.store import write_between_markers, write_text
+from paper.common import with_methods
 
 SETTING = "base"  # conf/clutter_setting/base.yaml
 METRICS = {

@@ -11,7 +11,7 @@ two-sided Wilcoxon signed-rank p and the Holm p over every test of the table. Th
 a cell where the score's sensitivity is lower than RE's (Holm p < 0.05), *fails* where it is
 higher, and is a *tie* otherwise.
 
-`python paper/tables/tab_clutter_verdict.py RESULTS.csv OUT.md [README.md]` writes OUT.md and
+`python -m paper.tables.tab_clutter_verdict RESULTS.csv OUT.md [README.md]` writes OUT.md and
 OUT.tex (and the settings and verdict map between README's `results:clutter_verdict` markers);
 reads only the collected results file (paper/results/clutter_sweep.csv).
 """
@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from deepad import stats
-from deepad.report import with_methods
 from deepad.store import write_between_markers, write_text
+from paper import common
+from paper.common import with_methods
 
 ALPHA = 0.05
 VALUE = "clutter_sensitivity"
@@ -51,7 +51,7 @@ def settings(results: pd.DataFrame) -> pd.DataFrame:
     nets = results[results["model"].isin(["ae_h2o", "ae_dense", "ae_conv"])]
     rows = []
     for name, part in results.groupby("clutter_setting"):
-        epochs = nets.loc[nets["clutter_setting"] == name, "epochs"]
+        epochs = nets.loc[nets["clutter_setting"] == name, "epochs"].dropna()
         rows.append(
             {
                 "setting": name,
@@ -83,8 +83,8 @@ def verdicts(results: pd.DataFrame) -> pd.DataFrame:
     results = prepared(results)
     rows = []
     for network, score, ref in pairs(results):
-        cmp = stats.compare(results, [(score, ref)], ["clutter_setting"], VALUE, unit="unit")
-        means = stats.mean_ci(
+        cmp = common.compare(results, [(score, ref)], ["clutter_setting"], VALUE, unit="unit")
+        means = common.mean_ci(
             results[results["method"].isin([score, ref])], ["clutter_setting"], VALUE, "unit"
         )
         for _, r in cmp.iterrows():
@@ -95,8 +95,8 @@ def verdicts(results: pd.DataFrame) -> pd.DataFrame:
                     "network": network,
                     "score": score,
                     "RE": ref,
-                    "RE sensitivity": stats.cell(*m.loc[ref, ["mean", "lo", "hi"]]),
-                    "score sensitivity": stats.cell(*m.loc[score, ["mean", "lo", "hi"]]),
+                    "RE sensitivity": common.cell(*m.loc[ref, ["mean", "lo", "hi"]]),
+                    "score sensitivity": common.cell(*m.loc[score, ["mean", "lo", "hi"]]),
                     "re_mean": m.loc[ref, "mean"],
                     "score_mean": m.loc[score, "mean"],
                     "units": r["classes"],
@@ -110,7 +110,7 @@ def verdicts(results: pd.DataFrame) -> pd.DataFrame:
     table = pd.DataFrame(rows)
     if not len(table):
         return table
-    table["p_holm"] = stats.holm(table["p_value"])  # one family: every test of the table
+    table["p_holm"] = common.holm(table["p_value"])  # one family: every test of the table
     table["verdict"] = [
         "tie" if p >= ALPHA else "holds" if d < 0 else "fails"
         for p, d in zip(table["p_holm"], table["median difference"], strict=True)
@@ -140,7 +140,7 @@ def main() -> None:
         "ignores clutter) of each feature score against its network's RE (EffNet-Lite0: against "
         "the H2O AE's RE), paired over class units (data set x nominal class; "
         f"{units['unit'].nunique()} units, seeds {seeds} averaged first). Cells: mean over units "
-        f"[{stats.UNCERTAINTY.replace('nominal classes', 'class units')}]; median difference "
+        f"[{common.UNCERTAINTY.replace('nominal classes', 'class units')}]; median difference "
         "score - RE with its 95% bootstrap interval; two-sided Wilcoxon signed-rank p, Holm-"
         f"corrected over all {len(table)} tests. holds: the score is less sensitive than RE "
         f"(Holm p < {ALPHA}); fails: more sensitive; tie: no difference shown"
@@ -148,7 +148,7 @@ def main() -> None:
     shown = table.assign(
         **{
             "median difference": [
-                stats.cell(*v)
+                common.cell(*v)
                 for v in table[["median difference", "lo", "hi"]].itertuples(index=False)
             ],
             "Wilcoxon p": table["p_value"].map("{:.2g}".format),

@@ -4,7 +4,7 @@ epoch, |c_T - c_{T-1}| / |c_{T-1}|, and over the last third of the epochs, media
 the networks trained (classes x seeds at p = 0.1). Small last-epoch changes mean the curve has
 flattened at the configured epochs, not that a better optimum does not exist.
 
-`python paper/tables/tab_convergence.py CURVES.csv.gz OUT.md`; reads only the collected curves.
+`python -m paper.tables.tab_convergence CURVES.csv.gz OUT.md`; reads only the collected curves.
 """
 
 import sys
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from deepad.report import METHOD_NAMES
 from deepad.store import write_text
+from paper.common import METHOD_NAMES
 
 CURVES = {"train/loss": "loss", "train/pseudo_likelihood": "pseudo-log-likelihood"}
 NETWORKS = {m: name.removesuffix(" RE") for (m, f), name in METHOD_NAMES.items() if f == "re"}

@@ -4,7 +4,7 @@ AE and the DBN (A2 over every hidden layer; A2 of the top layer only beside it),
 classes of the seed-averaged AUROC with its 95% bootstrap interval over classes; and each feature
 score against its network's RE, paired over classes (`deepad.stats.compare`, Holm over the table).
 
-`python paper/tables/tab_deep.py OVR.csv DEEP.csv OUT.md`; reads only the two results files.
+`python -m paper.tables.tab_deep OVR.csv DEEP.csv OUT.md`; reads only the two results files.
 """
 
 import sys
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from deepad import stats
-from deepad.report import with_methods
 from deepad.store import write_text
+from paper import common
+from paper.common import with_methods
 
 P = 0.1
 NETWORKS = {  # network: its (RE, A1, A2) methods
@@ -37,9 +37,9 @@ def combined(ovr: pd.DataFrame, deep: pd.DataFrame) -> pd.DataFrame:
 
 
 def table(results: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    ci = stats.mean_ci(results, ["dataset"]).set_index(["dataset", "method"])
+    ci = common.mean_ci(results, ["dataset"]).set_index(["dataset", "method"])
     pairs = sorted({(f, re) for re, a1, a2 in NETWORKS.values() for f in (a1, a2)})
-    tests = stats.compare(results, pairs, ["dataset"]).set_index(["dataset", "comparison"])
+    tests = common.compare(results, pairs, ["dataset"]).set_index(["dataset", "comparison"])
     rows = []
     for dataset in sorted(results["dataset"].unique()):
         for network, (re, a1, a2) in NETWORKS.items():
@@ -49,7 +49,7 @@ def table(results: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
             for name, method in (("RE", re), ("A1", a1), ("A2", a2)):
                 if (dataset, method) in ci.index:
                     c = ci.loc[(dataset, method)]
-                    row[name] = stats.cell(c["mean"], c["lo"], c["hi"])
+                    row[name] = common.cell(c["mean"], c["lo"], c["hi"])
                     row[f"{name} seeds"] = int(c["runs"] / c["classes"])
             for name, method in (("A1 vs RE", a1), ("A2 vs RE", a2)):
                 key = (dataset, f"{method} vs {re}")
@@ -74,7 +74,7 @@ def main() -> None:
     )
     md = (
         f"Deeper networks, contaminated one-vs-rest, p = {P}: mean AUROC over the 10 classes "
-        f"(seeds averaged first) [{stats.UNCERTAINTY}]; feature score vs RE: wins out of the "
+        f"(seeds averaged first) [{common.UNCERTAINTY}]; feature score vs RE: wins out of the "
         f"classes, median difference, Holm p over the {len(tests)} tests of this table. "
         f"Fewer than 3 seeds: {seeds or 'none'}\n\n"
         + tab.drop(columns=[c for c in tab if c.endswith(" seeds")]).to_markdown(index=False)

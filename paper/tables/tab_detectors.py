@@ -4,7 +4,7 @@ AUROC with its 95% bootstrap interval over classes; and how many distinct scores
 `roc_auc_score` counts a tied anomaly-nominal pair as half a correct ordering, so a score with few
 distinct values is pulled towards 0.5 within each tie).
 
-`python paper/tables/tab_detectors.py OVR.csv DEEP.csv OUT.md`; reads only the results files. The
+`python -m paper.tables.tab_detectors OVR.csv DEEP.csv OUT.md`; reads only the results files. The
 detectors sweep runs kNN and LOF; Isolation Forest on the same features is the one-vs-rest runs'
 (ovr.csv: the H2O AE and the DBN; deep.csv: the deeper networks), not run twice.
 """
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from deepad import stats
-from deepad.report import DETECTOR_NAMES, method_name, with_methods, write_table
+from paper import common
+from paper.common import DETECTOR_NAMES, method_name, with_methods, write_table
 
 P = 0.1
 
@@ -48,13 +48,13 @@ def scored(results: pd.DataFrame) -> pd.DataFrame:
 
 def intervals(results: pd.DataFrame) -> pd.DataFrame:
     """Per (dataset, score, detector): mean over classes and its 95% bootstrap interval."""
-    return stats.mean_ci(scored(results), ["dataset", "score", "detector"])
+    return common.mean_ci(scored(results), ["dataset", "score", "detector"])
 
 
 def table(results: pd.DataFrame) -> pd.DataFrame:
     ci = intervals(results)
     results = scored(results)
-    ci["cell"] = [stats.cell(*r) for r in ci[["mean", "lo", "hi"]].itertuples(index=False)]
+    ci["cell"] = [common.cell(*r) for r in ci[["mean", "lo", "hi"]].itertuples(index=False)]
     wide = ci.pivot(index=["dataset", "score"], columns="detector", values="cell")
     wide = wide.rename(columns=DETECTOR_NAMES).fillna("")  # e.g. the conv AE: Isolation Forest only
     distinct = results.pivot_table(
@@ -70,7 +70,7 @@ def main() -> None:
     tab = table(runs(ovr, deep))
     caption = (
         f"Detector sensitivity, contaminated one-vs-rest, p = {P}: mean AUROC over the 10 classes "
-        f"(seeds averaged first) [{stats.UNCERTAINTY}], by the detector that scores the features; "
+        f"(seeds averaged first) [{common.UNCERTAINTY}], by the detector that scores the features; "
         "distinct scores: median over runs of the number of distinct values among the set's "
         "images (AUROC counts a tied anomaly-nominal pair as half)"
     )

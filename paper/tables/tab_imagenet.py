@@ -2,7 +2,7 @@
 flowers as nominal ImageNet synsets, dogs and cats as anomalies at p = 5%; AUROC and AP of each
 method, mean over seeds with the range over seeds (one set: no classes to resample).
 
-`python paper/tables/tab_imagenet.py IMAGENET.csv OUT.md`; reads only the results file.
+`python -m paper.tables.tab_imagenet IMAGENET.csv OUT.md`; reads only the results file.
 """
 
 import sys
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from deepad.report import with_methods, write_table
+from paper.common import with_methods, write_table
 
 
 def table(results: pd.DataFrame) -> pd.DataFrame:

@@ -3,7 +3,7 @@ data set and contamination rate p, contaminated one-vs-rest: the mean over nomin
 seed-averaged value, with its 95% bootstrap interval over classes (`deepad.stats.mean_ci`, the
 paper's one uncertainty measure).
 
-`python paper/tables/tab_ovr.py RESULTS.csv OUT.md [README.md]` writes OUT.md and OUT.tex (and the
+`python -m paper.tables.tab_ovr RESULTS.csv OUT.md [README.md]` writes OUT.md and OUT.tex (and the
 tables between README's `results:ovr` markers); reads only the collected results file.
 """
 
@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from deepad import stats
-from deepad.report import with_methods
 from deepad.store import write_between_markers, write_text
+from paper import common
+from paper.common import with_methods
 
 
 def mean_ci(results: pd.DataFrame, metric: str, order: list[str]) -> pd.DataFrame:
     """Rows (dataset, p), columns methods, cells 'mean [lo, hi]' (95% bootstrap over classes)."""
-    ci = stats.mean_ci(results, ["dataset", "contamination"], metric)
-    ci["cell"] = [stats.cell(*r) for r in ci[["mean", "lo", "hi"]].itertuples(index=False)]
+    ci = common.mean_ci(results, ["dataset", "contamination"], metric)
+    ci["cell"] = [common.cell(*r) for r in ci[["mean", "lo", "hi"]].itertuples(index=False)]
     wide = ci.pivot(index=["dataset", "contamination"], columns="method", values="cell")
     wide.index.names = ["dataset", "p"]
     return wide[[m for m in order if m in wide]].fillna("")
@@ -55,7 +55,7 @@ def main() -> None:
     commit = ", ".join(sorted(results["git_commit"].dropna().astype(str).unique()))
     md = (
         f"Contaminated one-vs-rest, {design(results)}: mean over classes of the seed-averaged value "
-        f"[{stats.UNCERTAINTY}]; A1, A2 and raw pixels scored by Isolation Forest (commit {commit})\n"
+        f"[{common.UNCERTAINTY}]; A1, A2 and raw pixels scored by Isolation Forest (commit {commit})\n"
     )
     latex = []
     for metric in ("auroc", "ap"):

@@ -2,7 +2,7 @@
 clutter sensitivity (AUROC of cluttered vs clean nominal images; 0.5 = ignores clutter), on one
 clutter set (see conf/experiment/pretrained_size.yaml).
 
-`python paper/tables/tab_pretrained_size.py RESULTS.csv OUT.md [README.md]`; reads only the results.
+`python -m paper.tables.tab_pretrained_size RESULTS.csv OUT.md [README.md]`; reads only the results.
 """
 
 import sys

@@ -8,7 +8,7 @@ sheet `image_text_merge`, rows `mnist` and `FashionMNIST`, columns `iF`, `oneCla
 of Under-Fitted Generative Models", ICML 2024, PMLR 235). In that sheet `iF` and `ODIM` hold the same
 Fashion-MNIST value, 0.90904, to five digits; we quote it as it is. Ours come from RESULTS.csv.
 
-`python paper/tables/tab_published.py RESULTS.csv OUT.md [README.md]`.
+`python -m paper.tables.tab_published RESULTS.csv OUT.md [README.md]`.
 """
 
 import sys
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from deepad.report import with_methods
 from deepad.store import write_between_markers, write_text
+from paper.common import with_methods
 
 SOURCE = (
     "jshwang0311/ODIM@2d07d6c Results_Excel/merge_diff_odim_20240325.xlsx, "

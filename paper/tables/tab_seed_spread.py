@@ -3,7 +3,7 @@ reinitialises the network), per method and data set at p = 0.1 of the one-vs-res
 median over classes of the seed range (max - min over seeds), the largest range and its class.
 What the class-level intervals of the other tables average away.
 
-`python paper/tables/tab_seed_spread.py RESULTS.csv OUT.md`; reads only the results.
+`python -m paper.tables.tab_seed_spread RESULTS.csv OUT.md`; reads only the results.
 """
 
 import sys
@@ -11,16 +11,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from deepad import stats
-from deepad.report import with_methods
 from deepad.store import write_text
+from paper import common
+from paper.common import with_methods
 
 P = 0.1
 
 
 def table(results: pd.DataFrame) -> pd.DataFrame:
     results, order = with_methods(results[results["contamination"] == P])
-    spread = stats.seed_spread(results, ["dataset"])
+    spread = common.seed_spread(results, ["dataset"])
     rows = []
     for (dataset, method), part in spread.groupby(["dataset", "method"]):
         worst = part.loc[part["range"].idxmax()]

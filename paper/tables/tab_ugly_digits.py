@@ -3,7 +3,7 @@ the MNIST test set, no anomalies) agree on what is ugly. Per pair of methods: Sp
 correlation of the 10,000 scores, and the overlap of their k highest-scored images (k = 100, 1%);
 mean ± std over seeds. Also the digit classes most frequent among each method's top k.
 
-`python paper/tables/tab_ugly_digits.py RESULTS.csv OUT.md [README.md]` reads RESULTS.csv and the
+`python -m paper.tables.tab_ugly_digits RESULTS.csv OUT.md [README.md]` reads RESULTS.csv and the
 per-image scores beside it (RESULTS_scores.csv.gz, written by experiments/collect.py --scores).
 """
 
@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from deepad.report import with_methods
 from deepad.store import write_between_markers, write_text
+from paper.common import with_methods
 
 K = 100
 

@@ -7,7 +7,7 @@ contamination rate (a family per p: with 10 classes the smallest possible two-si
 2 / 2^10 = 0.002, so the 48 rows as one family could never reach 0.05; a family of 14 can).
 Positive difference = the first method has the higher AUROC.
 
-`python paper/tables/tab_wilcoxon.py RESULTS.csv OUT.md [README.md]`; reads only the results.
+`python -m paper.tables.tab_wilcoxon RESULTS.csv OUT.md [README.md]`; reads only the results.
 """
 
 import sys
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from deepad import stats
-from deepad.report import with_methods
 from deepad.store import write_between_markers, write_text
+from paper import common
+from paper.common import with_methods
 
 PAIRS = [
     ("AE A1", "AE RE"),
@@ -34,9 +34,9 @@ ALPHA = 0.05
 def table(results: pd.DataFrame, pairs=PAIRS) -> pd.DataFrame:
     """One row per (dataset, p, comparison), Holm over all rows; see the module docstring."""
     results, _ = with_methods(results)
-    tab = stats.compare(results, pairs, ["dataset", "contamination"], family=["contamination"])
+    tab = common.compare(results, pairs, ["dataset", "contamination"], family=["contamination"])
     tab = tab.rename(columns={"contamination": "p"})
-    tab["verdict"] = [stats.verdict(r, ALPHA) for _, r in tab.iterrows()]
+    tab["verdict"] = [common.verdict(r, ALPHA) for _, r in tab.iterrows()]
     return tab
 
 

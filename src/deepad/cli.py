@@ -23,10 +23,11 @@ import pandas as pd
 from hydra.errors import HydraException
 from omegaconf import DictConfig
 
-from deepad.data import sources
+from deepad import config
+from deepad.data import folders
 from deepad.data.sources import DataSourceError
 from deepad.store import write_atomic
-from deepad.validate import CONF, writable
+from deepad.validate import writable
 
 
 def _quoted(path: Path) -> str:
@@ -37,14 +38,6 @@ def _quoted(path: Path) -> str:
 def compose(folder: Path, variant: str, args: argparse.Namespace) -> DictConfig:
     """The repository's config for one score of the folder, with the command's options: a named
     method (conf/method/, `--methods`) or a features variant of `--model` / `--detector`."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-
-    if not (CONF / "config.yaml").is_file():
-        raise DataSourceError(
-            f"deepad score reads its configs from {CONF}, which is missing: install the package "
-            "from its repository with `pip install -e .` (make install does)"
-        )
     overrides = [
         "dataset=folder",
         f"dataset.root={_quoted(folder)}",
@@ -63,8 +56,7 @@ def compose(folder: Path, variant: str, args: argparse.Namespace) -> DictConfig:
         *([f"trainer.max_epochs={args.epochs}"] if args.epochs else []),
         *args.set,
     ]
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = hydra_compose("config", overrides=overrides)
+    cfg = config.compose(overrides)
     cfg.dataset.exclude = [*cfg.dataset.exclude, *never_input(args)]  # beside conf's defaults
     return cfg
 
@@ -88,13 +80,10 @@ def score(args: argparse.Namespace) -> pd.DataFrame:
     names = args.methods or args.features
     configs = [compose(folder, variant, args) for variant in names]  # bad names fail here
     ranking = None
-    with sources.listed_once():  # the folder is listed once: every score ranks the same files
+    with folders.listed_once():  # the folder is listed once: every score ranks the same files
         for variant, cfg in zip(names, configs, strict=True):
-            pipeline.run(cfg)  # the first trains the network; the others load it from the cache
-            scores = pd.read_csv(
-                args.out / variant / "scores.csv", usecols=["file", "score", "rank"]
-            )
-            scores = scores.rename(columns={"score": f"score_{variant}", "rank": f"rank_{variant}"})
+            _, scores = pipeline.run_scored(cfg)  # the first trains; the others load from cache
+            scores = scores[["file", "score", "rank"]].rename(columns={"score": f"score_{variant}", "rank": f"rank_{variant}"})
             ranking = (
                 scores if ranking is None else ranking.merge(scores, on="file", validate="1:1")
             )
@@ -114,7 +103,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def _choices(group: str):
-    names = sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+    names = config.choices(group)
 
     def pick(value: str) -> str:
         if value not in names:
@@ -126,7 +115,7 @@ def _choices(group: str):
 
 def _method_list(value: str) -> list[str]:
     names = [v.strip() for v in value.split(",") if v.strip()]
-    known = sorted(p.stem for p in (CONF / "method").glob("*.yaml"))
+    known = config.choices("method")
     for name in names:
         if name not in known:
             raise argparse.ArgumentTypeError(f"unknown method {name!r}; choose from {known}")
@@ -191,7 +180,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--max-pixels",
         type=_at_least(1),
-        default=sources.MAX_PIXELS,
+        default=folders.MAX_PIXELS,
         help="larger images are skipped with a warning (default: Pillow's limit, %(default)s)",
     )
     s.add_argument(

@@ -6,7 +6,6 @@ the model and the detector are fit on the contaminated set and score that same s
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -20,10 +19,10 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from deepad import detect, report, validate
-from deepad.data import sets, sources
+from deepad.data import folders, sets, sources
 from deepad.detector import Detector
+from deepad.keys import run_key
 from deepad.store import (
-    code_hash,
     git_commit,
     library_versions,
     write_atomic,
@@ -31,21 +30,6 @@ from deepad.store import (
     write_npz,
     write_text,
 )
-
-
-def config_key(cfg: DictConfig) -> str:
-    """Hash of the resolved config that decides a result (not paths, logger or display), and of
-    the package's code and library versions."""
-    resolved = OmegaConf.to_container(cfg, resolve=True)
-    for k in ("paths", "logger", "rerun", "threads", "profile"):
-        resolved.pop(k, None)
-    resolved.get("trainer", {}).pop("progress_bar", None)
-    resolved.get("dataset", {}).pop("exclude", None)
-    resolved["code"] = code_hash()
-    resolved["libraries"] = library_versions()
-    resolved["files"] = sets.fingerprint(cfg.dataset)
-    blob = json.dumps(resolved, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def run_name(cfg: DictConfig) -> str:
@@ -84,18 +68,24 @@ def finished(out: Path, key: str) -> dict | None:
 def run(cfg: DictConfig) -> dict:
     """Run one configuration; write its outputs under cfg.paths.output_dir; return its metrics.
     A run whose metrics.json exists for the same config is skipped (`rerun=true` forces it)."""
+    return run_scored(cfg)[0]
+
+
+def run_scored(cfg: DictConfig) -> tuple[dict, pd.DataFrame]:
+    """`run`, returning its per-image scores too (the table of scores.csv: index, [file,] score,
+    rank, ...); a skipped run's are its own scores.csv, which its metrics.json vouches for."""
     validate.check(cfg)  # unknown keys, values out of range, unwritable paths: one line each
-    with sources.listed_once():  # a folder data set is listed once: keys and images agree
+    with folders.listed_once():  # a folder data set is listed once: keys and images agree
         return _run(cfg)
 
 
-def _run(cfg: DictConfig) -> dict:
+def _run(cfg: DictConfig) -> tuple[dict, pd.DataFrame]:
     t0 = time.perf_counter()
     out = Path(cfg.paths.output_dir)
-    key = config_key(cfg)
+    key = run_key(cfg)
     if not cfg.get("rerun", False) and (done := finished(out, key)) is not None:
         print(f"[deepad] skipped: results for this config exist in {out} (rerun=true to redo)")
-        return done
+        return done, pd.read_csv(out / "scores.csv")
     out.mkdir(parents=True, exist_ok=True)
     if cfg.get("threads"):
         torch.set_num_threads(int(cfg.threads))  # e.g. 1 per job under hydra/launcher=joblib
@@ -118,7 +108,8 @@ def _run(cfg: DictConfig) -> dict:
         feature_dim=det.feature_dim_,
         model_cache=det.model_cache_,
         model_key=getattr(det, "model_key_", None),  # runs of one network share it
-        epochs_trained=len(det.curves_) or None,  # fewer than max_epochs: a plateau rule stopped it
+        max_epochs=det.max_epochs_,  # what the network may train (the DBN: per layer x layers)
+        epochs_trained=len(det.curves_) or None,  # fewer than max_epochs: a stopping rule ended it
         seconds_data=t1 - t0,
         **{f"seconds_{step}": v for step, v in det.seconds_.items()},  # train, features, detect
         torch_threads=torch.get_num_threads(),  # what the seconds were measured with
@@ -170,7 +161,7 @@ def _run(cfg: DictConfig) -> dict:
         f"[deepad] {title} | AP {metrics['ap']:.3f} | n={metrics['n']} anomalies={metrics['n_anomalies']} "
         f"| model {det.model_cache_} | {metrics['seconds_total']:.1f}s -> {out}"
     )
-    return metrics
+    return metrics, frame
 
 
 def run_recorded(cfg: DictConfig) -> dict | None:
@@ -183,7 +174,7 @@ def run_recorded(cfg: DictConfig) -> dict | None:
         record = {
             "error": f"{type(err).__name__}: {err}",
             "traceback": traceback.format_exc(),
-            "config_key": config_key(cfg),
+            "config_key": run_key(cfg),
             "git_commit": git_commit(),
         }
         write_json(out / "error.json", record)

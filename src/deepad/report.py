@@ -4,90 +4,14 @@ H2O tutorial's "ugly digits"), and its record in Weights & Biases.
 
 from __future__ import annotations
 
-import importlib.util
 import netrc
 import os
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from deepad.data.sets import EvalRecord
-from deepad.store import write_atomic, write_text
-
-# (model, features) -> the name of the method in tables and figures. Raw pixels use no model.
-METHOD_NAMES = {
-    ("ae_h2o", "re"): "AE RE",
-    ("ae_h2o", "a1"): "AE A1",
-    ("ae_h2o", "a2"): "AE A2",
-    ("dbn", "re"): "DBN RE",
-    ("dbn", "a1"): "DBN A1",
-    ("dbn", "a2"): "DBN A2",
-    ("dbn", "free_energy"): "DBN free energy",
-    ("ae_dense", "re"): "Deep AE RE",
-    ("ae_dense", "a1"): "Deep AE A1",
-    ("ae_dense", "a2"): "Deep AE A2",
-    ("ae_conv", "re"): "Conv AE RE",
-    ("ae_conv", "a1"): "Conv AE A1",
-    ("ae_conv", "a2"): "Conv AE A2",
-    ("pretrained", "a1"): "EffNet-Lite0 A1",
-    ("pretrained", "a2"): "EffNet-Lite0 A2",
-    ("ae_h2o", "raw"): "raw pixels",
-}
-
-
-def load_script(path: Path):
-    """A paper script (paper/tables/tab_NAME.py) as a module, so another script or write_paper
-    uses its names, choices and tests rather than a copy of them."""
-    spec = importlib.util.spec_from_file_location(Path(path).stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-DETECTOR_NAMES = {
-    "iforest": "IF",
-    "knn": "kNN",
-    "knn_rel": "kNN (k relative to n, cosine)",
-    "lof": "LOF",
-    "ocsvm": "OCSVM",
-    "pyod": "PyOD",
-}
-
-
-def method_name(model: str, features: str, detector=None, a2_layers=None) -> str:
-    """A run's method in tables and figures: 'AE A1'; a DBN's A2 over the top layer only is
-    'DBN A2 top' (the default reads every hidden layer); a detector other than Isolation Forest on
-    feature vectors is named after it: 'AE A1 kNN'. Results without a column read as the default
-    of the time they were made (Isolation Forest; DBN A2 on the top layer before a2_layers=all)."""
-    name = METHOD_NAMES.get((model, features), f"{model} {features}")
-    if model == "dbn" and features == "a2" and a2_layers != "all":
-        name += " top"
-    if features in ("a1", "a2", "raw") and isinstance(detector, str) and detector != "iforest":
-        name += f" {DETECTOR_NAMES.get(detector, detector)}"
-    return name
-
-
-def with_methods(results: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """The collected results with a `method` column, only runs that finished, and the methods
-    present in their reading order."""
-    if "status" in results:
-        results = results[results["status"].fillna("ok") == "ok"]
-    cols = [
-        results[c] if c in results else [None] * len(results) for c in ("detector", "a2_layers")
-    ]
-    keys = zip(results["model"], results["features"], *cols, strict=True)
-    names = [method_name(*k) for k in keys]
-    results = results.assign(method=names)
-    known = [
-        method_name(m, f, d, a)
-        for (m, f) in METHOD_NAMES
-        for a in ("all", "top")
-        for d in DETECTOR_NAMES
-    ]
-    order = list(dict.fromkeys(n for n in known if n in set(names)))
-    return results, order + sorted(set(names) - set(order))
-
+from deepad.store import write_atomic
 
 FRAME = {
     "nominal": (0.6, 0.6, 0.6),
@@ -266,11 +190,3 @@ def log_wandb(
     run_dir = str(Path(run.dir).parent) if getattr(run, "dir", None) else None
     run.finish()
     return run_dir, mode
-
-
-def write_table(out: Path, caption: str, table: pd.DataFrame) -> str:
-    """A paper table: OUT.md (caption, blank line, Markdown) and OUT.tex; returns the Markdown."""
-    md = f"{caption}\n\n{table.to_markdown(index=False)}\n"
-    write_text(out, md)
-    write_text(out.with_suffix(".tex"), table.to_latex(index=False))
-    return md

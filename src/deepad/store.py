@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import hashlib
 import json
 import os
 import re
@@ -74,17 +73,6 @@ def write_between_markers(path: Path, name: str, text: str) -> None:
     if not re.search(pattern, old, flags=re.S):
         raise ValueError(f"{path}: markers <!-- {name} --> ... <!-- /{name} --> not found")
     write_text(path, re.sub(pattern, lambda m: m[1] + text + m[2], old, flags=re.S))
-
-
-@functools.lru_cache(maxsize=1)
-def code_hash(root: Path | None = None) -> str:
-    """Hash of the Python source under `root` (default: the deepad package): a result (or, for
-    `deepad/models`, a trained network) is reused only if made by the same code."""
-    h = hashlib.sha256()
-    root = root or Path(__file__).resolve().parent
-    for path in sorted(root.rglob("*.py")):
-        h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
-    return h.hexdigest()[:16]
 
 
 LIBRARIES = ("torch", "numpy", "scikit-learn", "pytorch-lightning")

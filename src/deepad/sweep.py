@@ -29,7 +29,8 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from deepad.validate import CONF
+from deepad import config
+from deepad.config import CONF
 
 SCORING_AXES = ("features", "detector")  # jobs differing only here share one network
 
@@ -76,13 +77,12 @@ def job_overrides(base: DictConfig, arguments: Sequence[str]) -> list[list[str]]
 
 def expand(arguments: Sequence[str]) -> list[Job]:
     """Every job of the sweep `experiments/run.py -m ARGUMENTS` runs, with its config and folder."""
-    from hydra import compose, initialize_config_dir
     from hydra._internal.config_loader_impl import ConfigLoaderImpl, get_overrides_dirname
 
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+    with config.session():
         parsed = _parser().parse_overrides(list(arguments))
         fixed = [o.input_line for o in parsed if not o.is_sweep_override()]  # no sweep: one config
-        base = compose("config", overrides=fixed, return_hydra_config=True)
+        base = config.compose(fixed, hydra=True)
         if OmegaConf.to_container(base.hydra.sweep)["subdir"] != "${hydra.job.override_dirname}":
             raise ValueError("hydra.sweep.subdir must be ${hydra.job.override_dirname}")
         sweep_dir = Path(OmegaConf.select(base, "hydra.sweep.dir"))
@@ -93,7 +93,7 @@ def expand(arguments: Sequence[str]) -> list[Job]:
             parsed = _parser().parse_overrides(lines)
             groups = tuple(o.input_line for o in parsed if _is_group(o) or o.is_hydra_override())
             if groups not in composed:
-                composed[groups] = compose("config", overrides=list(groups))
+                composed[groups] = config.compose(groups)
             cfg = composed[groups].copy()
             values = [o for o in parsed if not (_is_group(o) or o.is_hydra_override())]
             ConfigLoaderImpl._apply_overrides_to_config(values, cfg)  # as compose applies them

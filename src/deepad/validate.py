@@ -17,7 +17,8 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-CONF = Path(__file__).resolve().parents[2] / "conf"  # the repository's conf/ (editable install)
+from deepad.config import CONF, choices
+
 GROUPS = ("dataset", "model", "features", "detector", "trainer", "logger")
 CLASSES = {"mnist": 10, "fashion_mnist": 10, "synthetic": 10}  # labels 0..n-1
 
@@ -209,7 +210,7 @@ def check_ensemble(cfg: DictConfig) -> None:
     if cfg.features.get("name") != "ensemble":
         return
     members, weights = list(cfg.features.members or []), cfg.features.get("weights")
-    known = sorted(p.stem for p in (CONF / "method").glob("*.yaml"))
+    known = choices("method")
     for name in members:
         if name not in known or name == "ensemble":
             raise ConfigError(

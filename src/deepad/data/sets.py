@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from deepad.data import sources
+from deepad.data import folders, sources
 
 CLASS_NAMES = {
     "mnist": [str(i) for i in range(10)],
@@ -261,7 +261,7 @@ def _build(cfg) -> ImageSet:
         loader = sources.load_mnist if name == "mnist" else sources.load_fashion_mnist
         src = select_split(loader(str(cfg.root), cfg.get("path")), cfg.split)
     elif name == "image_folder":
-        src, cfg = folder_source(cfg), folder_as_indices(cfg)
+        src, cfg = folders.folder_source(cfg), folders.folder_as_indices(cfg)
     elif name == "folder":
         return unlabelled_folder(cfg)
     else:
@@ -287,73 +287,18 @@ def _build(cfg) -> ImageSet:
     return s
 
 
-def _folder_classes(cfg) -> tuple[list[str], list[str] | None]:
-    nominal = [str(c) for c in cfg.nominal]
-    anomaly = None if cfg.get("anomaly") is None else [str(c) for c in cfg.anomaly]
-    return nominal, anomaly
-
-
-def folder_source(cfg) -> sources.Split:
-    """The classes a folder run needs, read once: nominal then anomaly classes (null = all others)."""
-    nominal, anomaly = _folder_classes(cfg)
-    synsets = tuple(sorted(dict(cfg.synsets).items())) if cfg.get("synsets") else None
-    if anomaly is None:
-        found = sources.class_folders(str(cfg.root), synsets)
-        anomaly = [c for c in found if c not in nominal]
-    images, labels = sources.read_image_folder(
-        str(cfg.root),
-        tuple(nominal + anomaly),
-        int(cfg.size),
-        bool(cfg.grey),
-        cfg.on_bad_image,
-        synsets,
-        cfg.get("max_pixels", sources.MAX_PIXELS),
-    )
-    return sources.Split(images=images, labels=labels)
-
-
-def folder_as_indices(cfg):
-    """The folder config with class names replaced by their label indices (nominal first)."""
-    from omegaconf import OmegaConf
-
-    nominal, anomaly = _folder_classes(cfg)
-    out = OmegaConf.to_container(cfg, resolve=True)
-    out["nominal"] = list(range(len(nominal)))
-    out["anomaly"] = (
-        None if anomaly is None else list(range(len(nominal), len(nominal) + len(anomaly)))
-    )
-    return OmegaConf.create(out)
-
-
-def fingerprint(cfg) -> str | None:
-    """For a data set read from a folder (folder, image_folder), a hash of its files (names, sizes,
-    times): run and model keys include it, so nothing made from a folder is reused after the folder
-    changed. None for the fixed sources (MNIST, Fashion-MNIST, synthetic)."""
-    if cfg.name in ("folder", "image_folder"):
-        return sources.folder_fingerprint(str(cfg.root), excluded(cfg))
-    return None
-
-
-def excluded(cfg) -> tuple[str, ...]:
-    """The folders under a scored folder that are never its input (`dataset.exclude`: outputs,
-    caches, W&B runs), as absolute paths."""
-    from pathlib import Path
-
-    return tuple(str(Path(str(e)).resolve()) for e in (cfg.get("exclude") or ()))
-
-
 def unlabelled_folder(cfg) -> ImageSet:
     """A user's own folder, every image under it, as it is: nothing is drawn or contaminated, and
     no label exists, so the record says "unlabelled" (AUROC and AP are NaN) and the run only ranks.
-    The image order is the sorted file order (`sources.read_images` gives each one's path)."""
-    images, files = sources.read_images(
+    The image order is the sorted file order (`folders.read_images` gives each one's path)."""
+    images, files = folders.read_images(
         str(cfg.root),
         int(cfg.size),
         bool(cfg.grey),
         cfg.on_bad_image,
-        fingerprint(cfg),
-        excluded(cfg),
-        cfg.get("max_pixels", sources.MAX_PIXELS),
+        folders.fingerprint(cfg),
+        folders.excluded(cfg),
+        cfg.get("max_pixels", folders.MAX_PIXELS),
     )
     n = len(images)
     record = EvalRecord(

@@ -12,8 +12,6 @@ import pytorch_lightning as pl
 import torch
 from torch import nn
 
-from deepad.models import training
-
 # Activation -> its midpoint: a unit counts as "active" (A2) above it.
 ACTIVATIONS: dict[str, tuple[type[nn.Module], float]] = {
     "tanh": (nn.Tanh, 0.0),
@@ -157,9 +155,8 @@ def trimmed_keep(n: int, trim: float) -> int:
 class AutoencoderModule(pl.LightningModule):
     """Lightning shell: MSE reconstruction loss, Adam, one step shared by train and val.
 
-    `stop_patience` > 0 stops training early by a label-free plateau rule: once the epoch's training
-    loss has fallen by less than `stop_min_delta` of the epoch before in each of the last
-    `stop_patience` epochs (`training.plateaued`).
+    `stop_patience` > 0 asks `training.fit` to stop training early by a label-free plateau rule
+    (the `training.Plateau` callback) reading `history`.
 
     `trim` > 0 trains on a trimmed loss (Shen & Sanghavi, "Learning with bad training data via
     iterative trimmed loss minimization", ICML 2019): each batch's `trim` share of images with the
@@ -236,12 +233,6 @@ class AutoencoderModule(pl.LightningModule):
         self._log_epoch("train")
         self.history.append({"epoch": self.current_epoch, **self._epoch})
         self._epoch = {}
-        losses = [h["train/loss"] for h in self.history]
-        hp = self.hparams
-        if hp.get("stop_patience") and training.plateaued(
-            losses, hp.stop_patience, hp.stop_min_delta
-        ):
-            self.trainer.should_stop = True  # the plateau rule: no more epochs
 
     def on_validation_epoch_end(self) -> None:
         self._log_epoch("val")

@@ -46,14 +46,6 @@ class RBM(nn.Module):
         """F(v) = -v.b - sum_j softplus(c_j + v W_j), so p(v) = exp(-F(v)) / Z: (B, V) -> (B,)."""
         return -(v @ self.b) - softplus(v @ self.W + self.c).sum(1)
 
-    def gibbs(
-        self, v: torch.Tensor, k: int = 1, generator: torch.Generator | None = None
-    ) -> torch.Tensor:
-        """k steps v -> h -> v, returning visible probabilities."""
-        for _ in range(k):
-            v = self.p_v(self.sample(self.p_h(v), generator))
-        return v
-
     def cd_gradients(
         self,
         v0: torch.Tensor,

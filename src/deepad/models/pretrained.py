@@ -118,10 +118,6 @@ class PretrainedNet(nn.Module):
         z = self.prepare(x).contiguous(memory_format=torch.channels_last)
         return self.backbone.extract_features(z)
 
-    def logits(self, x: torch.Tensor) -> torch.Tensor:
-        """ImageNet class scores (B, 1000), for checking the weights."""
-        return self.backbone(self.prepare(x))
-
     def bottleneck(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled features (B, 1280), each image's computed once (`FeatureStore`): A1 and A2 of a
         set cost one forward pass, and an image seen in another set costs none."""

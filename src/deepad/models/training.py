@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.callbacks import TQDMProgressBar
+from pytorch_lightning.callbacks import EarlyStopping, TQDMProgressBar
 from torch.utils.data import DataLoader, IterableDataset
 
 # Lightning's start-up banners and the "validation_step but no val_dataloader" note are noise here.
@@ -123,8 +123,47 @@ def plateaued(losses: list[float], patience: int, min_delta: float) -> bool:
     return all(a - b < min_delta * abs(a) for a, b in zip(last[:-1], last[1:], strict=True))
 
 
+class Plateau(EarlyStopping):
+    """The label-free plateau rule as Lightning's stopping hook: stop once each of the last
+    `patience` epochs lowered the module's training loss (`history[-1]["train/loss"]`) by less than
+    `min_delta` of the epoch before (`plateaued`). An `EarlyStopping`, so Lightning calls it after
+    the module's own epoch end has logged the epoch."""
+
+    def __init__(self, patience: int, min_delta: float) -> None:
+        super().__init__(monitor="train/loss", patience=patience, check_on_train_epoch_end=True)
+        self.relative_delta = min_delta
+        self.losses: list[float] = []
+
+    def on_validation_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        pass  # the rule reads the training loss only
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        self.losses.append(float(module.history[-1]["train/loss"]))
+        if plateaued(self.losses, self.patience, self.relative_delta):
+            trainer.should_stop = True
+
+
+def stopping(module: pl.LightningModule) -> list[pl.Callback]:
+    """The module's stopping rule as callbacks: `Plateau` where its config sets `stop_patience`."""
+    hp = getattr(module, "hparams", {})
+    if hp.get("stop_patience"):
+        return [Plateau(int(hp.stop_patience), float(hp.stop_min_delta))]
+    return []
+
+
+def epoch_budget(module: pl.LightningModule, cfg) -> int:
+    """The most epochs `module` trains: its own (the DBN: epochs per layer x layers) or the
+    trainer config's `max_epochs`. A stopping rule may end it sooner."""
+    return getattr(module, "max_epochs", None) or cfg.max_epochs
+
+
 def drive(
-    module: pl.LightningModule, loader: DataLoader, val_loader: DataLoader | None, epochs: int, cfg
+    module: pl.LightningModule,
+    loader: DataLoader,
+    val_loader: DataLoader | None,
+    epochs: int,
+    cfg,
+    callbacks: list[pl.Callback] = (),
 ) -> None:
     """A Lightning Trainer fits `module` on `loader`: no logger, checkpoints or sanity steps, a
     progress bar on a terminal and one line per epoch elsewhere; Ctrl-C is a KeyboardInterrupt
@@ -139,7 +178,10 @@ def drive(
         enable_checkpointing=False,
         enable_model_summary=False,
         enable_progress_bar=bar,
-        callbacks=[TQDMProgressBar(refresh_rate=cfg.get("progress_refresh", 25))] if bar else lines,
+        callbacks=[
+            *([TQDMProgressBar(refresh_rate=cfg.get("progress_refresh", 25))] if bar else lines),
+            *callbacks,
+        ],
         deterministic=True,
         log_every_n_steps=1,
         num_sanity_val_steps=0,
@@ -157,11 +199,11 @@ def fit(module: pl.LightningModule, x: torch.Tensor, cfg, seed: int) -> list[dic
     """Train `module` on x (N, C, H, W) with the `trainer` config group; leaves it in eval mode and
     returns its per-epoch training curves (`module.history`: AE loss; DBN per layer CD error,
     pseudo-likelihood, free energy). A module that sets its own `max_epochs` / `batch_size` (the
-    DBN: epochs per layer x layers) overrides the trainer's; an autoencoder with a plateau rule
-    (`model.stop_patience`, `plateaued`) may stop before max_epochs. `progress_bar`: a bar on a terminal,
+    DBN: epochs per layer x layers, `epoch_budget`) overrides the trainer's; a stopping rule
+    (`stopping`: `model.stop_patience`) may end it sooner. `progress_bar`: a bar on a terminal,
     one line per epoch elsewhere."""
     pl.seed_everything(seed, workers=True, verbose=False)
-    epochs = getattr(module, "max_epochs", None) or cfg.max_epochs
+    epochs = epoch_budget(module, cfg)
     batch_size = getattr(module, "batch_size", None) or cfg.batch_size
     val_loader = None
     if cfg.val_fraction > 0:
@@ -177,6 +219,6 @@ def fit(module: pl.LightningModule, x: torch.Tensor, cfg, seed: int) -> list[dic
         loader = grouped(data, module.steps_per_call)
     else:
         loader = DataLoader(data, batch_size=None)
-    drive(module, loader, val_loader, epochs, cfg)
+    drive(module, loader, val_loader, epochs, cfg, stopping(module))
     module.eval()
     return list(getattr(module, "history", []))

@@ -2,7 +2,7 @@
 
 1. Training throughput, side by side in one run, of the same 784-50-784 tanh network (ae_h2o),
    epochs, batch size and Adam on MNIST one-class sets: a bare PyTorch loop; the Lightning module
-   (one network); the stacked path (`models/stacked.py`: K networks, each on its own class, in
+   (one network); the stacked path (`benchmarks/stacked.py`: K networks, each on its own class, in
    one batched network); and a peer library's autoencoder of the same shape (PyOD's AutoEncoder:
    hidden [50], tanh, no batch norm, no dropout, no weight decay; its output layer is linear,
    ours a sigmoid, one more pass for us). Samples/s counts networks x images x epochs (PyOD's:
@@ -30,18 +30,23 @@ from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
-from hydra import compose, initialize_config_dir
 
+from benchmarks import stacked
 from deepad import detector, models, pipeline, store
+from deepad.config import compose
 from deepad.data import sources
-from deepad.models import stacked, training
+from deepad.models import training
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+LINES: list[str] = []  # what main() prints, written to --out at the end
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+    LINES.append(line)
 
 
 def config(*overrides: str):
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose("config", overrides=list(overrides))
+    return compose(overrides)
 
 
 def bare_loop(
@@ -167,7 +172,7 @@ def profile(data_root: str, epochs: int = 2) -> dict[str, float]:
 
 def whole_run(data_root: str, model: str = "ae_h2o") -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        detector._FITTED.clear()
+        detector.clear_memory()
         sources.load_mnist.cache_clear()  # time the data step cold: read and verify the sdist
         cfg = config(
             f"model={model}",
@@ -182,7 +187,7 @@ def whole_run(data_root: str, model: str = "ae_h2o") -> dict:
 
 
 def report(model: str, m: dict) -> None:
-    print(
+    say(
         f"one MNIST run ({model}, nominal 0, n={m['n']}, features=re): "
         f"data {m['seconds_data']:.2f}s  train {m['seconds_train']:.2f}s  "
         f"features {m['seconds_features']:.2f}s  detect {m['seconds_detect']:.2f}s  "
@@ -198,20 +203,21 @@ def main() -> None:
     parser.add_argument("--stack", type=int, default=8, help="networks in the stacked path")
     parser.add_argument("--rounds", type=int, default=9, help="timed rounds after a warm-up")
     parser.add_argument("--data", default=os.environ.get("DEEPAD_DATA", "data"))
+    parser.add_argument("--out", type=Path, default=Path("docs/bench.md"), help="where to write")
     args = parser.parse_args()
-    print(
+    say(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU, MKL path "
         f"{store.mkl_dispatch()} (make bench preloads MKL_SHIM as the sweeps do)"
     )
     r = throughput(args.epochs, args.data, args.stack, rounds=args.rounds)
     best = {name: max(v) for name, v in r.items()}
-    print(
+    say(
         f"training samples/s, best of {len(r['bare'])} rounds ({args.epochs} epochs, batch 256, "
         f"784-50-784 tanh, MNIST one-class sets): bare loop {best['bare']:,.0f}  lightning "
         f"{best['lightning']:,.0f}  stacked x{args.stack} {best['stacked']:,.0f}  peer (PyOD "
         f"AutoEncoder) {best['peer']:,.0f}"
     )
-    print(
+    say(
         f"ratios within a round, median [range]: {ratio(r, 'lightning', 'bare')} (target >= 0.90)"
         f"  {ratio(r, 'stacked', 'peer')} (target >= 3)  {ratio(r, 'lightning', 'peer')}"
     )
@@ -220,13 +226,13 @@ def main() -> None:
     one = throughput(
         args.epochs, args.data, args.stack, ("bare", "lightning", "stacked"), args.rounds
     )
-    print(
+    say(
         f"one thread, best: bare loop {max(one['bare']):,.0f}  lightning "
         f"{max(one['lightning']):,.0f}  stacked x{args.stack} {max(one['stacked']):,.0f}; "
         f"{ratio(one, 'lightning', 'bare')}  {ratio(one, 'stacked', 'bare')}"
     )
     prof = profile(args.data)
-    print(
+    say(
         f"profile, one thread: bare AE loop {prof['mm_share']:.0%} mm/addmm at "
         f"{prof['gflops']:.0f} GFLOP/s, Adam {prof['adam_share']:.0%}; DBN fit "
         f"{prof['dbn_addmm_share']:.0%} addmm"
@@ -234,6 +240,9 @@ def main() -> None:
     torch.set_num_threads(threads)
     for model in ("ae_h2o", "dbn"):
         report(model, whole_run(args.data, model))
+    head = f"# make bench\n\nWritten by `make bench` at commit {store.git_commit()}.\n\n```\n"
+    store.write_text(args.out, head + "\n".join(LINES) + "\n```\n")
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

@@ -1,24 +1,20 @@
-"""Many dense autoencoders of one shape trained as one network (issue 14): their weights stacked
-on a leading network axis, one batched matmul (`torch.bmm`) per layer and pass,
-each network on its own images, its own shuffled batches (its own seeded generator, as
+"""Many dense autoencoders of one shape trained as one network, for `make bench`: their weights
+stacked on a leading network axis, one batched matmul (`torch.bmm`) per layer and pass, each
+network on its own images, its own shuffled batches (its own seeded generator, as
 `training.batches`), its own loss (mean squared error, or `AutoencoderModule`'s trimmed loss) and
 its own Adam state and step count. A network trained here is the network `training.fit` trains
 alone (same initial weights, same batches, same updates) to float tolerance, whatever else is
-stacked with it; one Lightning module drives the stack.
+stacked with it; one Lightning module drives the stack. It lives outside the package: no result of
+the paper is trained by it (a float-tolerance twin would let make's schedule decide a shared
+network's last bits), so its edits never touch a cache key.
 
 The gradients are written out (backpropagation, Rumelhart, Hinton & Williams 1986) rather than
 taken from autograd: the loss's per-image weights are applied to the narrow side of each weight
 gradient, never to a (K, B, 784) tensor, and the output activation's derivative is taken in
-place. On this 2-core CPU that made a loop of 8 stacked 784-50-784 networks 1.3x faster than
-autograd over the same stacked tensors (a scratch timing at 8a32de1's design, not a make target:
-150k against 116k samples/s on 2 threads, 78k against 60k on one). A test holds them to
-autograd's gradients. Each weight is then kept with its narrow side first, the decoder's bias
-folded into its weight, and the networks that have finished an epoch left out of its last steps
-(`StackedDenseAE`, `StackedBatches`): 1.13x [1.06, 1.21] faster again than 8a32de1's stack
-(median [range] of 8 interleaved rounds, 8 networks on MNIST one-class sets, 2 threads; scratch).
-The hidden layers then ran feature-major, (k, width, B), so the products that narrow 784 to 50
-write (k, 50, B): 1.10x [0.96, 1.19] 2aded4a's stack (8 rounds as above, 5 epochs; 1.02x
-[0.88, 1.09] for the deep dense AE, 5 rounds).
+place; a test holds them to autograd's gradients. Each weight is kept with its narrow side first,
+the decoder's bias folded into its weight, the hidden layers feature-major ((k, width, B)), and
+the networks that have finished an epoch left out of its last steps (`StackedDenseAE`,
+`StackedBatches`). `make bench` measures what this buys (docs/speed.md).
 """
 
 from __future__ import annotations
@@ -373,17 +369,6 @@ class StackedAEModule(pl.LightningModule):
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return StackedAdam(self.views, self.hparams.lr, self.hparams.weight_decay)
-
-
-def stackable(model_cfg, trainer_cfg) -> bool:
-    """A dense autoencoder trained without a validation split or plateau stop (each network of a
-    stack runs every epoch): what this module stacks."""
-    return (
-        model_cfg.kind == "autoencoder"
-        and model_cfg.arch == "dense"
-        and not trainer_cfg.get("val_fraction")
-        and not model_cfg.get("stop_patience")
-    )
 
 
 def fit_stacked(nets: list[DenseAE], xs: list[torch.Tensor], seeds: list[int], model_cfg, cfg):
