@@ -83,7 +83,9 @@ def score(args: argparse.Namespace) -> pd.DataFrame:
     with folders.listed_once():  # the folder is listed once: every score ranks the same files
         for variant, cfg in zip(names, configs, strict=True):
             _, scores = pipeline.run_scored(cfg)  # the first trains; the others load from cache
-            scores = scores[["file", "score", "rank"]].rename(columns={"score": f"score_{variant}", "rank": f"rank_{variant}"})
+            scores = scores[["file", "score", "rank"]].rename(
+                columns={"score": f"score_{variant}", "rank": f"rank_{variant}"}
+            )
             ranking = (
                 scores if ranking is None else ranking.merge(scores, on="file", validate="1:1")
             )

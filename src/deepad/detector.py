@@ -179,7 +179,7 @@ class Detector(BaseEstimator):
             net = self.cache_.network(cfg, x)
             self.module_, self.curves_, self.model_cache_, self.model_key_ = net
             self._scoring(self.module_)
-            if self.model_cache_ != "pretrained":
+            if not getattr(self.module_, "pretrained", False):  # frozen: it trains nothing
                 self.max_epochs_ = training.epoch_budget(self.module_, cfg.trainer)
         t1 = time.perf_counter()  # an ensemble's members fit their networks in "features"
         feats = self._features(x)  # (N,) | (N, d)
