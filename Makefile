@@ -35,10 +35,8 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 # MKL, torch's BLAS, checks the CPU's vendor and takes a generic code path on a CPU it does not take
-# for Intel's: on this AMD EPYC (AVX2) torch's float32 matmuls ran at 37-71 GFLOP/s on one thread
-# where numpy's OpenBLAS ran the same shapes at 56-130 (a scratch timing). A one-line library that answers MKL's check
-# (`mkl_serv_intel_cpu_true`) makes it take its AVX2 kernels (a DBN fit 1.3x in a scratch timing;
-# `make bench MKL_SHIM=0` against `make bench` separated the two less clearly: README, Speed); the sweeps preload it.
+# for Intel's, slower than its AVX2 kernels on an AMD CPU with AVX2. A one-line library that answers
+# MKL's check (`mkl_serv_intel_cpu_true`) makes it take them; the sweeps preload it (docs/speed.md).
 # Built here on an AMD CPU with a C compiler (MKL_SHIM=0: never); results and cached networks
 # record which path made them (deepad.store.mkl_dispatch, the column version_mkl-dispatch).
 MKL_SHIM ?= $(VENV)/lib/libmkl-intel-cpu.so
@@ -101,9 +99,8 @@ CLUTTER := clutter_ae clutter_dbn clutter_deep clutter_pretrained  # the clutter
 # In this order every slot is taken until ovr ends, so detectors starts with their networks cached;
 # a network it reached first it would train itself, to the same bits, and the other sweep load it.
 # beyond (issue 11) follows ovr: its kNN on the AE's and the DBN's A1 scores their networks too.
-# The tail: at d2f589e pretrained_size (184 s) ran before clutter_deep (349 s), which then ran alone
-# for 4.5 minutes; in this order the two slots end within a minute of each other (by the sweep
-# seconds measured there).
+# The tail: pretrained_size before clutter_deep left clutter_deep running alone for minutes; in
+# this order the two slots end close together (by the seconds each sweep's stamp records).
 EXPERIMENTS := ovr_deep ovr_dbn ovr beyond $(CONV) clutter_dbn detectors clutter_ae clutter_pretrained \
   clutter_deep pretrained_size ugly_digits $(IMAGENET_EXPERIMENTS)
 PARALLEL_EXPERIMENTS := ugly_digits ovr ovr_dbn ovr_deep ovr_conv detectors beyond peers beyond_rates clutter_ae clutter_dbn clutter_deep imagenet
@@ -196,10 +193,10 @@ $(RESULTS)/%.csv $(RESULTS)/%.csv.gz:
 	@test -f $@ || { echo "make paper: $@ is missing; make results PROFILE=$(PROFILE) runs the sweeps that make it" >&2; exit 1; }
 endif
 
-# One script per table (Markdown + LaTeX; the full profile also fills README's results markers)
+# One script per table (Markdown + LaTeX; the full profile's ovr table is also README's headline)
 # and one per figure, each reading only the results files named here.
 $(TABLES)/%.md: paper/tables/tab_%.py paper/common.py
-	$(PY) -m paper.tables.tab_$* $(filter %.csv %.csv.gz %.json,$^) $@ $(README_ARG)
+	$(PY) -m paper.tables.tab_$* $(filter %.csv %.csv.gz %.json,$^) $@ $(if $(filter ovr,$*),$(README_ARG))
 
 $(TABLES)/ovr.md $(TABLES)/wilcoxon.md $(TABLES)/published.md $(TABLES)/seed_spread.md: $(RESULTS)/ovr.csv
 $(TABLES)/deep.md: $(RESULTS)/ovr.csv $(RESULTS)/deep.csv
@@ -238,7 +235,7 @@ select: data ## choose k, input size and ensemble members on the test split -> p
 	$(RUN) experiments/select_settings.py paper/results/selection.json
 
 # PyOD's detectors with their defaults on beyond's sets (issue 11's peers). Not part of reproduce:
-# they took 1,480 s on 2 cores at 71ea8c4 (49 core-minutes; slices above), which the hour does not
+# about 50 core-minutes (slices above; the sweep stamp records its seconds), which the hour does not
 # hold. The table of beyond reads $(RESULTS)/peers.csv (committed for the full profile) if it is there.
 peers: data ## PyOD's detectors (defaults) on beyond's sets -> $(RESULTS)/peers.csv (~25 min, not in reproduce)
 	$(MAKE) --no-print-directory $(SWEEPS)/peers.done PROFILE=$(PROFILE)

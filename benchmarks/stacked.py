@@ -60,14 +60,13 @@ class StackedDenseAE(nn.Module):
     input x (k, B, D) enters the first as its transpose (a view). The output layer maps back to
     sample-major (k, B, D): its input carries a row of ones, and its weight `weight{depth-1}`
     (K, in + 1, out) holds nn.Linear's weight transposed with the bias as its last row, so one
-    product makes the output and one its weight and bias gradients (a (K, B, 784) bias broadcast
-    cost about 0.4 ms a step). Each weight then has its narrow side first for the 784-50-784
-    network ((K, 50, 784) and (K, 51, 784): the weight gradient, a product over the batch, ran
-    1.3-1.5x faster so than as (K, 784, 50)), and the two products that narrow 784 to 50 (the
-    first layer's, and the output's gradient back to the code) write a (k, 50, B) result, which
-    ran ~15% faster than (k, B, 50) (scratch timings on this CPU). `parameter_views(k)` are
-    network k's own tensors (views into these), which the optimiser steps; `state_dicts()`
-    gives each network back as a DenseAE."""
+    product makes the output and one its weight and bias gradients (no (K, B, 784) bias
+    broadcast). Each weight has its narrow side first for the 784-50-784 network ((K, 50, 784)
+    and (K, 51, 784): the weight gradient is a product over the batch, faster so than as
+    (K, 784, 50)), and the two products that narrow 784 to 50 (the first layer's, and the
+    output's gradient back to the code) write a (k, 50, B) result, faster than (k, B, 50).
+    `parameter_views(k)` are network k's own tensors (views into these), which the optimiser
+    steps; `state_dicts()` gives each network back as a DenseAE."""
 
     def __init__(self, nets: list[DenseAE]) -> None:
         super().__init__()

@@ -6,7 +6,7 @@ issue 11's targets (MNIST 0.97, Fashion-MNIST 0.94) and the classes that hold th
 below them, and each new method against the best proposal score, paired over classes (Wilcoxon,
 Holm over the table's tests).
 
-`python -m paper.tables.tab_beyond OVR.csv BEYOND.csv SELECTION.json [PEERS.csv] OUT.md [README.md]`;
+`python -m paper.tables.tab_beyond OVR.csv BEYOND.csv SELECTION.json [PEERS.csv] OUT.md`;
 reads only these files. PEERS.csv (`make peers`, not part of reproduce): PyOD's detectors with their
 defaults on the same sets, shown beside ours on the sets both ran, and the best new method against
 each, paired over classes. The ensemble's seconds are its own plus its members' (it reads their
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from deepad.store import write_between_markers, write_text
+from deepad.store import write_text
 from paper import common
 from paper.common import with_methods
 from paper.tables import tab_published as _PUBLISHED  # cited, sourced
@@ -209,7 +209,7 @@ def main() -> None:
     ovr, beyond = pd.read_csv(args[0]), pd.read_csv(args[1])
     selection = json.loads(Path(args[2]).read_text())
     peers = pd.read_csv(args.pop(3)) if args[3].endswith(".csv") else None
-    out, readme = Path(args[3]), args[4:]
+    out = Path(args[3])
     results = runs(ovr, beyond, selection, peers)
     commits = (
         pd.concat([beyond, peers])["git_commit"] if peers is not None else beyond["git_commit"]
@@ -236,8 +236,6 @@ def main() -> None:
     )
     write_text(out, md)
     write_text(out.with_suffix(".tex"), tab.to_latex(index=False))
-    if readme:
-        write_between_markers(Path(readme[0]), "results:beyond", md)
 
 
 if __name__ == "__main__":

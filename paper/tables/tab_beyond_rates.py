@@ -5,7 +5,7 @@ set, p in the columns; then the rank ensemble (`deepad score`'s default) against
 best score at each (data set, p), paired over classes, Holm over those tests: the one family,
 fixed before the runs.
 
-`python -m paper.tables.tab_beyond_rates OVR.csv RATES.csv SELECTION.json OUT.md [README.md]`;
+`python -m paper.tables.tab_beyond_rates OVR.csv RATES.csv SELECTION.json OUT.md`;
 reads only these files.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from deepad.store import write_between_markers, write_text
+from deepad.store import write_text
 from paper import common
 from paper.tables import tab_beyond as BEYOND  # names, methods, sets
 
@@ -92,8 +92,6 @@ def main() -> None:
     write_text(out, md)
     tex = [table(results, ds, selection).to_latex(index=False) for ds in BEYOND.DATASETS]
     write_text(out.with_suffix(".tex"), "\n".join(tex))
-    if len(sys.argv) > 5:
-        write_between_markers(Path(sys.argv[5]), "results:beyond_rates", md)
 
 
 if __name__ == "__main__":

@@ -6,9 +6,8 @@ nominal images (0.5 = the score ignores clutter, 1 = it ranks every cluttered im
 top-k share it has no ceiling set by the number of cluttered images); and the AUROC of anomalies
 against cluttered nominal images only.
 
-`python -m paper.tables.tab_clutter paper/results/clutter_sweep.csv OUT.md [README.md]` writes
-OUT.md and OUT.tex (and the table between README's `results:clutter` markers); reads only the
-collected results file.
+`python -m paper.tables.tab_clutter paper/results/clutter_sweep.csv OUT.md` writes
+OUT.md and OUT.tex; reads only the collected results file.
 """
 
 import sys
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from deepad.store import write_between_markers, write_text
+from deepad.store import write_text
 from paper.common import with_methods
 
 SETTING = "base"  # conf/clutter_setting/base.yaml
@@ -77,8 +76,6 @@ def main() -> None:
         f"% {label}\n" + t.to_latex(index=False, float_format="%.3f") for label, t in tabs.items()
     ]
     write_text(out.with_suffix(".tex"), "\n".join(latex))
-    if len(sys.argv) > 3:
-        write_between_markers(Path(sys.argv[3]), "results:clutter", md)
 
 
 if __name__ == "__main__":

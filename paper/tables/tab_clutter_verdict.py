@@ -11,9 +11,8 @@ two-sided Wilcoxon signed-rank p and the Holm p over every test of the table. Th
 a cell where the score's sensitivity is lower than RE's (Holm p < 0.05), *fails* where it is
 higher, and is a *tie* otherwise.
 
-`python -m paper.tables.tab_clutter_verdict RESULTS.csv OUT.md [README.md]` writes OUT.md and
-OUT.tex (and the settings and verdict map between README's `results:clutter_verdict` markers);
-reads only the collected results file (paper/results/clutter_sweep.csv).
+`python -m paper.tables.tab_clutter_verdict RESULTS.csv OUT.md` writes OUT.md and
+OUT.tex; reads only the collected results file (paper/results/clutter_sweep.csv).
 """
 
 import sys
@@ -22,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from deepad.store import write_between_markers, write_text
+from deepad.store import write_text
 from paper import common
 from paper.common import with_methods
 
@@ -169,10 +168,6 @@ def main() -> None:
     )
     write_text(out, md)
     write_text(out.with_suffix(".tex"), shown.to_latex(index=False))
-    if len(sys.argv) > 3:
-        write_between_markers(
-            Path(sys.argv[3]), "results:clutter_verdict", md.split("**Tests**")[0]
-        )
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 clutter sensitivity (AUROC of cluttered vs clean nominal images; 0.5 = ignores clutter), on one
 clutter set (see conf/experiment/pretrained_size.yaml).
 
-`python -m paper.tables.tab_pretrained_size RESULTS.csv OUT.md [README.md]`; reads only the results.
+`python -m paper.tables.tab_pretrained_size RESULTS.csv OUT.md`; reads only the results.
 """
 
 import sys
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from deepad.store import write_between_markers, write_text
+from deepad.store import write_text
 
 
 def table(results: pd.DataFrame) -> pd.DataFrame:
@@ -52,8 +52,6 @@ def main() -> None:
     )
     write_text(out, md)
     write_text(out.with_suffix(".tex"), table(results).to_latex(float_format="%.3f"))
-    if len(sys.argv) > 3:
-        write_between_markers(Path(sys.argv[3]), "results:pretrained_size", md)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ sheet `image_text_merge`, rows `mnist` and `FashionMNIST`, columns `iF`, `oneCla
 of Under-Fitted Generative Models", ICML 2024, PMLR 235). In that sheet `iF` and `ODIM` hold the same
 Fashion-MNIST value, 0.90904, to five digits; we quote it as it is. Ours come from RESULTS.csv.
 
-`python -m paper.tables.tab_published RESULTS.csv OUT.md [README.md]`.
+`python -m paper.tables.tab_published RESULTS.csv OUT.md`.
 """
 
 import sys
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from deepad.store import write_between_markers, write_text
+from deepad.store import write_text
 from paper.common import with_methods
 
 SOURCE = (
@@ -60,8 +60,6 @@ def main() -> None:
     )
     write_text(out, md)
     write_text(out.with_suffix(".tex"), tab.to_latex(float_format="%.3f", na_rep="--"))
-    if len(sys.argv) > 3:
-        write_between_markers(Path(sys.argv[3]), "results:published", md)
 
 
 if __name__ == "__main__":

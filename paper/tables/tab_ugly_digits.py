@@ -3,7 +3,7 @@ the MNIST test set, no anomalies) agree on what is ugly. Per pair of methods: Sp
 correlation of the 10,000 scores, and the overlap of their k highest-scored images (k = 100, 1%);
 mean ± std over seeds. Also the digit classes most frequent among each method's top k.
 
-`python -m paper.tables.tab_ugly_digits RESULTS.csv OUT.md [README.md]` reads RESULTS.csv and the
+`python -m paper.tables.tab_ugly_digits RESULTS.csv OUT.md` reads RESULTS.csv and the
 per-image scores beside it (RESULTS_scores.csv.gz, written by experiments/collect.py --scores).
 """
 
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from deepad.store import write_between_markers, write_text
+from deepad.store import write_text
 from paper.common import with_methods
 
 K = 100
@@ -76,8 +76,6 @@ def main() -> None:
     )
     write_text(out, md)
     write_text(out.with_suffix(".tex"), tab.to_latex(index=False) + "\n" + classes.to_latex())
-    if len(sys.argv) > 3:
-        write_between_markers(Path(sys.argv[3]), "results:ugly_digits", md)
 
 
 if __name__ == "__main__":

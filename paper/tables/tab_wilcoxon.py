@@ -7,7 +7,7 @@ contamination rate (a family per p: with 10 classes the smallest possible two-si
 2 / 2^10 = 0.002, so the 48 rows as one family could never reach 0.05; a family of 14 can).
 Positive difference = the first method has the higher AUROC.
 
-`python -m paper.tables.tab_wilcoxon RESULTS.csv OUT.md [README.md]`; reads only the results.
+`python -m paper.tables.tab_wilcoxon RESULTS.csv OUT.md`; reads only the results.
 """
 
 import sys
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from deepad.store import write_between_markers, write_text
+from deepad.store import write_text
 from paper import common
 from paper.common import with_methods
 
@@ -74,8 +74,6 @@ def main() -> None:
     )
     write_text(out, md)
     write_text(out.with_suffix(".tex"), printed.to_latex(index=False))
-    if len(sys.argv) > 3:
-        write_between_markers(Path(sys.argv[3]), "results:wilcoxon", md)
 
 
 if __name__ == "__main__":

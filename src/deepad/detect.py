@@ -75,8 +75,8 @@ def knn_graph(X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 def knn_mean_distance(X: np.ndarray, k: int, chunk: int = 2048) -> np.ndarray:
     """Mean Euclidean distance of each row to its k nearest other rows, (N, d) -> (N,): squared
     distances by matrix product, a block of `chunk` rows at a time ((chunk, N) floats), and a
-    partial sort. The same numbers as a neighbour search to float32 rounding, 2.5x faster at
-    k = n / 10 (no sorted neighbour lists)."""
+    partial sort. The same numbers as a neighbour search to float32 rounding, and faster at
+    large k (no sorted neighbour lists)."""
     X = np.ascontiguousarray(X, dtype=np.float32)
     sq = np.einsum("ij,ij->i", X, X)  # (N,)
     out = np.empty(len(X))

@@ -121,7 +121,7 @@ class ConvAE(nn.Module):
             _act(code_activation),
             _act(out_activation),
         )
-        self.to(memory_format=torch.channels_last)  # oneDNN's fast path on the CPU (~1.3x)
+        self.to(memory_format=torch.channels_last)  # oneDNN's fast path for its convolutions
 
     def _layers(self, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
         x = x.contiguous(memory_format=torch.channels_last)
@@ -164,7 +164,7 @@ class AutoencoderModule(pl.LightningModule):
     reconstructed worst, pull the network less.
 
     The loss is summed per step and logged once per epoch ("train/loss", "val/loss"): Lightning's
-    per-step `self.log` costs ~2 ms a step on the CPU, more than the step of a 784-50-784 net.
+    per-step `self.log` costs more than the step of a 784-50-784 net on the CPU.
     For the same reason one Lightning step takes `steps_per_call` batches (0 = the epoch's) and
     makes one Adam step per batch (manual optimisation: the same batches and updates as one batch
     per Lightning step, without its per-step cost). `history` keeps the per-epoch numbers (the
@@ -215,8 +215,7 @@ class AutoencoderModule(pl.LightningModule):
 
     def training_step(self, batches: list[tuple[torch.Tensor, ...]], batch_idx: int) -> None:
         # torch's Adam and backward themselves: Lightning's per-step wrappers (its backward and
-        # optimiser-step hooks, profiler records and closure: ~0.5 ms a step; a 10-epoch
-        # 784-50-784 fit took 736 ms with them, 620 ms without Lightning, in a scratch timing)
+        # optimiser-step hooks, profiler records and closure, a sixth of a 784-50-784 step)
         # serve precision plugins, clipping and multi-device strategies, none of which a run
         # uses (one device, float32, no clipping).
         opt = self.optimizers().optimizer
@@ -238,7 +237,7 @@ class AutoencoderModule(pl.LightningModule):
         self._log_epoch("val")
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
-        hp = self.hparams  # fused: one kernel per tensor for the whole update (1.2x a step here)
+        hp = self.hparams  # fused: one kernel per tensor for the whole update
         return torch.optim.Adam(
             self.net.parameters(), lr=hp.lr, weight_decay=hp.weight_decay, fused=True
         )

@@ -77,7 +77,7 @@ class Grouped(IterableDataset):
 
     `data` is a dataset of batches with len() (`Batches`, `StackedBatches`), iterated directly,
     not through an inner DataLoader, whose per-batch machinery (profiler records, conversion)
-    cost about 70 us a batch, 2.5% of a 784-50-784 fit (a scratch timing). A DataLoader draws
+    costs more than a small network's step needs. A DataLoader draws
     one number from torch's global stream each epoch (its workers' base seed); that draw is made
     here too, so the stream the DBN's sampling reads is the one the same batches through a
     DataLoader leave it (a test: bit for bit the network of one batch per Lightning step)."""
