@@ -12,7 +12,8 @@ export PYTHONHASHSEED := 0
 .DEFAULT_GOAL := help
 
 help: ## list the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed 's|$$(RESULTS)|$(RESULTS)|g' | \
+	  awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
 
 install: $(VENV)/.installed ## create .venv with the pinned packages (CPU torch first)
 
@@ -244,7 +245,7 @@ peers: data ## PyOD's detectors (defaults) on beyond's sets -> $(RESULTS)/peers.
 # Issue 11's methods at every p, seed 0 (the trimmed-loss AE not: it trains new networks). Not part
 # of reproduce (the hour does not hold it); it scores ovr's and ovr_dbn's seed-0 networks, so run it
 # after make reproduce (same cache). The paper's beyond_rates table reads $(RESULTS)/beyond_rates.csv.
-rates: data ## issue 11's methods at every p, seed 0 -> $(RESULTS)/beyond_rates.csv (not in reproduce)
+rates: data ## section 6's methods at every p, seed 0 -> $(RESULTS)/beyond_rates.csv (not in reproduce)
 	$(MAKE) --no-print-directory $(SWEEPS)/beyond_rates.done PROFILE=$(PROFILE)
 	$(COLLECT) $(SWEEPS)/beyond_rates $(RESULTS)/beyond_rates.csv
 

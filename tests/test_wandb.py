@@ -40,6 +40,7 @@ def test_an_offline_run_holds_curves_roc_histograms_grid_and_name(
     run = offline_run(tmp_path / "wb")
     assert run["name"] == "ovr/ae_h2o/a1/iforest/synthetic/nominal=0/p=0.1/seed=0"
     assert run["group"] == "ovr"
+    assert run["tags"] == ["synthetic", "ae_h2o", "a1", "iforest"]
     losses = [h["train/loss"] for h in run["history"] if "train/loss" in h]
     assert len(losses) == 4 and losses[-1] < losses[0]  # one step per epoch, falling
     last = run["history"][-1]
@@ -53,6 +54,23 @@ def test_an_offline_run_holds_curves_roc_histograms_grid_and_name(
     assert run["summary"]["auroc"] == metrics["auroc"]
     printed = capsys.readouterr().out
     assert "W&B offline run" in printed and "wandb sync" in printed
+
+
+def test_a_single_run_is_grouped_by_its_data_set_and_tagged_with_what_computed_it(
+    make_cfg, tmp_path, monkeypatch
+):
+    """README's keys: a single run (no experiment group) is grouped "single:<data set>" and
+    tagged with its data set, model, score, detector and named method; the summary holds the
+    metrics and the label that names the method."""
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    over = ("logger=wandb", f"logger.dir={tmp_path / 'wb'}", "+method=raw_knn")
+    metrics = pipeline.run(make_cfg(*TINY, *over))
+    run = offline_run(tmp_path / "wb")
+    assert run["group"] == "single:synthetic"
+    assert run["tags"] == ["synthetic", "raw", "knn_rel", "raw_knn"]
+    for key in ("auroc", "ap", "n_distinct_scores", "seconds_total", "config_key"):
+        assert run["summary"][key] == metrics[key]
+    assert run["summary"]["label"] == "raw_knn: raw knn_rel"
 
 
 def test_a_plain_multirun_is_grouped_by_its_swept_keys(tmp_path):

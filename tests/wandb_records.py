@@ -39,7 +39,7 @@ def records(path: Path) -> list:
 
 
 def decode(path: Path, timeout: float = 0.0) -> dict:
-    """The run's name, group, history rows (key -> JSON value) and summary of an offline run.
+    """The run's name, group, tags, history rows (key -> JSON value) and summary of an offline run.
     wandb's writer (a separate process) may still be flushing the file when `run.finish()` has
     returned: wait up to `timeout` seconds for the run's final record."""
     deadline = time.monotonic() + timeout
@@ -68,6 +68,7 @@ def decode(path: Path, timeout: float = 0.0) -> dict:
     return {
         "name": run.display_name,
         "group": run.run_group,
+        "tags": list(run.tags),
         "history": history,
         "summary": summary,
     }

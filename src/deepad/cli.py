@@ -1,20 +1,27 @@
 """`deepad score FOLDER`: rank a user's own images, most anomalous first, by the paper's scores.
 
-The seed proposal's use case: an unlabelled folder with a few odd images in it. One network is
-trained on the folder (the H2O tutorial's 784-50-784 tanh autoencoder by default) and each image is
-scored by reconstruction error (RE) and by Isolation Forest on the middle-layer features (A1) and on
-the pattern of active hidden units (A2). Each score is one `pipeline.run` of `dataset=folder`
-(conf/dataset/folder.yaml), so the runs are cached, recorded and resumable like the paper's;
-the ranking merges them:
+The proposal's use case: an unlabelled folder with a few odd images in it. By default the images
+are scored by the rank ensemble (`conf/method/ensemble.yaml`: kNN on pixels, L2 and cosine, and on
+EfficientNet-Lite0 features); `--methods` names other methods of conf/method/, and `--features`
+the proposal's scores (RE, A1, A2, free energy) of one network (`--model`) trained on the folder.
+Each score is one `pipeline.run_scored` of `dataset=folder` (conf/dataset/folder.yaml), so runs
+are cached, recorded and resumable like the paper's; the ranking merges them:
 
     deepad score photos/ --out outputs/score/photos
-    -> ranking.csv (file, score_re, rank_re, score_a1, ...), <method>/grid.png, <method>/metrics.json
+    -> ranking.csv (file, score_<s>, rank_<s> per score), manifest.json (what made each folder),
+       <score>/grid.png, <score>/scores.csv, <score>/metrics.json, <score>/config.yaml
+
+One call writes `--out` at a time (a lock); folders an earlier call left there that this call does
+not make are removed, saying so, so `ranking.csv`, `manifest.json` and the folders always agree.
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
+import json
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -26,7 +33,7 @@ from omegaconf import DictConfig
 from deepad import config
 from deepad.data import folders
 from deepad.data.sources import DataSourceError
-from deepad.store import write_atomic
+from deepad.store import write_atomic, write_json
 from deepad.validate import writable
 
 
@@ -70,8 +77,6 @@ def never_input(args: argparse.Namespace) -> list[str]:
 
 def score(args: argparse.Namespace) -> pd.DataFrame:
     """Run every requested score on the folder; write and return the merged ranking."""
-    from deepad import pipeline
-
     folder = args.folder.resolve()
     if not folder.is_dir():
         raise DataSourceError(f"{args.folder} is not a folder: give the folder of images to rank")
@@ -79,19 +84,71 @@ def score(args: argparse.Namespace) -> pd.DataFrame:
     writable(args.cache, "--cache")
     names = args.methods or args.features
     configs = [compose(folder, variant, args) for variant in names]  # bad names fail here
-    ranking = None
+    args.out.mkdir(parents=True, exist_ok=True)
+    with open(args.out / ".lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DataSourceError(
+                f"--out {args.out} is being written by another deepad score call; wait for it "
+                "to finish or give another --out"
+            ) from None
+        return _score_locked(folder, names, configs, args)
+
+
+def _score_locked(folder: Path, names: list[str], configs: list, args) -> pd.DataFrame:
+    from deepad import pipeline
+
+    manifest_path = args.out / "manifest.json"
+    before = _manifest(manifest_path)
+    (args.out / "ranking.csv").unlink(missing_ok=True)  # until this call's ranking replaces it
+    manifest_path.unlink(missing_ok=True)
+    made, ranking = {}, None
     with folders.listed_once():  # the folder is listed once: every score ranks the same files
         for variant, cfg in zip(names, configs, strict=True):
-            _, scores = pipeline.run_scored(cfg)  # the first trains; the others load from cache
-            scores = scores[["file", "score", "rank"]].rename(
+            metrics, frame = pipeline.run_scored(cfg)  # the first trains; the others load it
+            earlier = before.get("scores", {}).get(variant, {}).get("config_key")
+            if earlier not in (None, metrics["config_key"]):
+                print(
+                    f"[deepad] replaced {args.out / variant}: an earlier call's, of another config"
+                )
+            made[variant] = {"label": metrics.get("label"), "config_key": metrics["config_key"]}
+            scores = frame[["file", "score", "rank"]].rename(
                 columns={"score": f"score_{variant}", "rank": f"rank_{variant}"}
             )
             ranking = (
                 scores if ranking is None else ranking.merge(scores, on="file", validate="1:1")
             )
+    for stale in sorted(set(before.get("scores", {})) - set(made)) + _unlisted_runs(args, made):
+        shutil.rmtree(args.out / stale, ignore_errors=True)
+        print(f"[deepad] removed {args.out / stale}: an earlier call's score, not this call's")
     ranking = ranking.sort_values(f"rank_{names[0]}").reset_index(drop=True)
     write_atomic(args.out / "ranking.csv", lambda tmp: ranking.to_csv(tmp, index=False))
+    write_json(
+        manifest_path,
+        {"folder": str(folder), "seed": args.seed, "order": names[0], "scores": made},
+    )  # last: the folders, the ranking and this manifest now agree
     return ranking
+
+
+def _manifest(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _unlisted_runs(args: argparse.Namespace, made: dict) -> list[str]:
+    """Run folders under --out (a scores.csv beside a config.yaml) that no manifest lists and this
+    call did not make: left by an older call or an interrupted one."""
+    return [
+        p.name
+        for p in sorted(args.out.iterdir())
+        if p.is_dir()
+        and p.name not in made
+        and (p / "scores.csv").is_file()
+        and (p / "config.yaml").is_file()
+    ]
 
 
 DEFAULT_METHODS = ("ensemble",)  # the best label-free score of the paper (tab_beyond)
@@ -130,6 +187,8 @@ def _score_list(value: str) -> list[str]:
     names = [f.strip() for f in value.split(",") if f.strip()]
     if not names:
         raise argparse.ArgumentTypeError(f"{value!r} names no score; e.g. --features re,a1,a2")
+    if "ensemble" in names:
+        raise argparse.ArgumentTypeError("ensemble is a named method: give --methods ensemble")
     return [_choices("features")(name) for name in names]
 
 
@@ -146,44 +205,62 @@ def _at_least(low: int):
     return whole
 
 
+class _Help(argparse.HelpFormatter):
+    """Every option's default in its help line, unless the line states it or there is none."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        none = action.default is None or action.default is False or action.default == []
+        if "default" not in text and not none and action.default != argparse.SUPPRESS:
+            text += " (default: %(default)s)"
+        return text
+
+
 def parser() -> argparse.ArgumentParser:
     p = Parser(prog="deepad", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
-    s = sub.add_parser("score", help="rank the images of a folder, most anomalous first")
+    s = sub.add_parser(
+        "score",
+        help="rank the images of a folder, most anomalous first",
+        description=__doc__.split("\n\n")[1],
+        formatter_class=_Help,
+    )
     s.add_argument("folder", type=Path, help="folder of png / jpg / jpeg / bmp / webp images")
-    s.add_argument("--out", type=Path, help="output folder (default outputs/score/<folder name>)")
-    for group, default in (("model", "ae_h2o"), ("detector", "iforest")):
-        s.add_argument(
-            f"--{group}", default=default, type=_choices(group), help=f"conf/{group}/ name"
-        )
+    s.add_argument("--out", type=Path, help="output folder (default: outputs/score/<folder name>)")
     s.add_argument(
         "--methods",
         type=_method_list,
-        help="comma list of named methods (conf/method/: ensemble, raw_knn, raw_knncos, pre_knn, "
-        "ae_knn, dbn_knn, ae_trim, ae_re, raw_if); the default, ensemble, is the paper's best "
-        "label-free score (README: Beyond the proposal); the first orders ranking.csv",
+        help="comma list of named methods, the first ordering ranking.csv; choices: "
+        f"{', '.join(config.choices('method'))} (default: {','.join(DEFAULT_METHODS)}, the "
+        "paper's rank ensemble)",
     )
     s.add_argument(
         "--features",
         type=_score_list,
-        help="instead of --methods: comma list of the proposal's scores of --model / --detector: "
-        "re, a1, a2, free_energy (dbn), raw (e.g. re,a1,a2)",
+        help="instead of --methods: comma list of the proposal's scores of --model / --detector; "
+        f"choices: {', '.join(f for f in config.choices('features') if f != 'ensemble')} "
+        "(free_energy: dbn only); e.g. re,a1,a2",
     )
+    for group, default in (("model", "ae_h2o"), ("detector", "iforest")):
+        s.add_argument(
+            f"--{group}",
+            default=default,
+            type=_choices(group),
+            help=f"with --features; choices: {', '.join(config.choices(group))}",
+        )
     s.add_argument(
         "--size", type=_at_least(1), default=28, help="images are resized to size x size"
     )
     s.add_argument("--rgb", action="store_true", help="keep colour (default: grey)")
     s.add_argument("--epochs", type=_at_least(1), help="training epochs (default: conf/trainer/)")
-    s.add_argument(
-        "--seed", type=_at_least(0), default=0, help="seeds training, detector and tie order"
-    )
-    s.add_argument("--cache", type=Path, default=Path("cache"), help="model cache folder")
+    s.add_argument("--seed", type=_at_least(0), default=0, help="seeds training, detector, ties")
+    s.add_argument("--cache", type=Path, default=Path("cache"), help="model and feature cache")
     s.add_argument("--top", type=_at_least(0), default=10, help="print this many files per score")
     s.add_argument(
         "--max-pixels",
         type=_at_least(1),
         default=folders.MAX_PIXELS,
-        help="larger images are skipped with a warning (default: Pillow's limit, %(default)s)",
+        help="larger images are skipped with a warning (Pillow's own limit)",
     )
     s.add_argument(
         "--wandb", action="store_true", help="log each score to W&B (offline unless logged in)"

@@ -1,14 +1,18 @@
 """Config composition: the one path to the config tree (`conf/`, shipped inside the package) and
 the one way to compose a run's config from it, for every caller (the Python API, the CLI, sweeps,
-experiments, the paper's scripts and the tests)."""
+experiments, the paper's scripts and the tests). A name or key that is not in the tree is one
+`ValueError` line listing what is (`compose`), and a named method whose choices an override
+displaced is refused (`check_method`)."""
 
 from __future__ import annotations
 
 import contextlib
+import difflib
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 CONF = Path(__file__).resolve().parent / "conf"  # package data: editable or installed alike
 
@@ -31,12 +35,81 @@ def session() -> Iterator[None]:
         yield
 
 
+def _check_names(overrides: Sequence[str]) -> None:
+    """`group=name` overrides name an option of the group: else one line listing them."""
+    for line in overrides:
+        match = re.fullmatch(r"\+?\+?([a-z_]+)=([^,\[\]{}'\"]+)", line.strip())
+        if match and (CONF / match[1]).is_dir():
+            group, name = match[1], match[2]
+            if name not in choices(group):
+                raise ValueError(f"no {group} {name!r}; choose one of {', '.join(choices(group))}")
+
+
+def _leaves(node: object, prefix: str = "") -> list[str]:
+    if not isinstance(node, dict):
+        return [prefix]
+    return [leaf for k, v in node.items() for leaf in _leaves(v, f"{prefix}{k}.")]
+
+
+def _unknown_key(err: Exception, overrides: Sequence[str]) -> ValueError | None:
+    """Hydra's "Could not override 'KEY'" as one line with the likely spelling."""
+    match = re.search(r"Could not override '([^']+)'", str(err))
+    if not match:
+        return None
+    key = match[1]
+    with session():
+        from hydra import compose as hydra_compose
+
+        plain = hydra_compose("config", overrides=[o for o in overrides if key not in o])
+    keys = [k.rstrip(".") for k in _leaves(OmegaConf.to_container(plain, resolve=False))]
+    by_leaf = {k.rsplit(".", 1)[-1]: k for k in keys}
+    near = difflib.get_close_matches(key, keys, n=3) or [
+        by_leaf[leaf] for leaf in difflib.get_close_matches(key.rsplit(".", 1)[-1], by_leaf, n=3)
+    ]
+    hint = f"; did you mean {' or '.join(near)}?" if near else " (add it with +KEY=VALUE)"
+    return ValueError(f"unknown config key {key!r}{hint}")
+
+
 def compose(overrides: Sequence[str] = (), hydra: bool = False) -> DictConfig:
     """conf/config.yaml with these Hydra overrides (`hydra=True`: with the `hydra` node)."""
     from hydra import compose as hydra_compose
+    from hydra.errors import ConfigCompositionException
 
-    with session():
-        return hydra_compose("config", overrides=list(overrides), return_hydra_config=hydra)
+    overrides = list(overrides)
+    _check_names(overrides)
+    try:
+        with session():
+            cfg = hydra_compose("config", overrides=overrides, return_hydra_config=hydra)
+    except ConfigCompositionException as err:
+        raise (_unknown_key(err, overrides) or err) from None
+    check_method(cfg)
+    return cfg
+
+
+def method_choices(name: str) -> dict[str, str]:
+    """The config groups a named method chooses (`override /features: ensemble` -> features)."""
+    spec = OmegaConf.to_container(OmegaConf.load(CONF / "method" / f"{name}.yaml"))
+    out = {}
+    for entry in spec.get("defaults", []):
+        for key, value in entry.items() if isinstance(entry, dict) else []:
+            out[key.removeprefix("override ").strip("/")] = value
+    return out
+
+
+def check_method(cfg: DictConfig) -> None:
+    """A config that names a method (`method: NAME`) holds that method's own choices of model,
+    features and detector: an override that displaced one (`features=re` beside `+method=...`)
+    would run another method under its name."""
+    name = cfg.get("method")
+    if name is None or not (CONF / "method" / f"{name}.yaml").is_file():
+        return
+    for group, chosen in method_choices(name).items():
+        actual = OmegaConf.select(cfg, f"{group}.name")
+        if actual is not None and actual != chosen:
+            raise ValueError(
+                f"method {name!r} uses {group}={chosen}, but this config has {group}={actual}: "
+                f"give the method alone (method={name!r} / +method={name}), without {group}="
+            )
 
 
 def compose_method(name: str, seed: int, overrides: Sequence[str] = ()) -> DictConfig:

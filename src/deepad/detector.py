@@ -23,6 +23,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
@@ -144,6 +145,11 @@ class Detector(BaseEstimator):
         """The run config these parameters name (conf/ with their choices and overrides)."""
         if self.config is not None:
             return self.config
+        if any(o.lstrip("+").startswith("method=") for o in self.overrides):
+            raise ValueError(
+                "give a named method as Detector(method=NAME), not as an override "
+                "(overrides=['+method=NAME'] would keep this Detector's own choices)"
+            )
         extra = [f"{key}={json.dumps(v)}" for key, v in _flat(self.params or {}).items()]
         rest = ["trainer.progress_bar=false", *extra, *self.overrides]  # a library call is quiet
         if self.method is not None:
@@ -191,12 +197,12 @@ class Detector(BaseEstimator):
         if named and self.cache_.folder is not None:  # kept for ensembles, with the network
             write_npy(keys.scores_path(self.cache_.folder, cfg, x), self.decision_scores_)
         self.ties_ = detect.ties(self.decision_scores_)  # n_distinct_scores, tied_share
-        if self.ties_["tied_share"] > 0.5:
-            print(
-                f"[deepad] warning: {variant} gives {self.ties_['n_distinct_scores']} distinct "
-                f"scores for {len(x)} images ({self.ties_['tied_share']:.0%} share a score): tied "
-                f"images are ordered by a shuffle drawn with seed={cfg.seed}, not by the images",
-                file=sys.stderr,
+        if self.ties_["tied_share"] > 0.5:  # once per fit; runs record the counts
+            warnings.warn(
+                f"{variant} gives {self.ties_['n_distinct_scores']} distinct scores for {len(x)} "
+                f"images ({self.ties_['tied_share']:.0%} share a score): tied images are ordered "
+                f"by a shuffle drawn with seed={cfg.seed}, not by the images",
+                stacklevel=2,
             )
         self.threshold_ = float(np.quantile(self.decision_scores_, 1.0 - self.contamination))
         self.labels_ = (self.decision_scores_ > self.threshold_).astype(np.int64)  # (N,)

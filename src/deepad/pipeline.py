@@ -18,18 +18,31 @@ import pandas as pd
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from deepad import detect, report, validate
+from deepad import detect, features, report, validate
 from deepad.data import folders, sets, sources
 from deepad.detector import Detector
 from deepad.keys import run_key
 from deepad.store import (
     git_commit,
     library_versions,
+    strict,
     write_atomic,
     write_json,
     write_npz,
     write_text,
 )
+
+
+def describe(cfg: DictConfig) -> str:
+    """What computes a run's scores, in words: "ae_h2o a2 iforest", "raw_knn: raw knn_rel",
+    "ensemble: rank average of raw_knn + raw_knncos + pre_knn" (a run's label and grid title)."""
+    variant = cfg.features.name
+    if variant == "ensemble":
+        core = "rank average of " + " + ".join(map(str, cfg.features.members or []))
+    else:
+        used = [cfg.model.name] if features.NEEDS_MODEL.get(variant, True) else []
+        core = " ".join([*used, variant, cfg.detector.name])
+    return f"{cfg.method}: {core}" if cfg.get("method") else core
 
 
 def run_name(cfg: DictConfig) -> str:
@@ -42,17 +55,35 @@ def run_name(cfg: DictConfig) -> str:
     return "/".join([experiment, *parts, f"nominal={nominal}", f"p={p}", f"seed={cfg.seed}"])
 
 
-def run_group(cfg: DictConfig) -> str | None:
-    """The experiment's W&B group; a plain multirun is grouped by the keys it sweeps."""
+def run_group(cfg: DictConfig) -> str:
+    """The run's W&B group: its experiment's; a plain multirun's, by the keys it sweeps; a single
+    run's, by its data set ("single:mnist")."""
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
-    if cfg.logger.get("group") or not HydraConfig.initialized():
-        return cfg.logger.get("group")
-    hydra = HydraConfig.get()
-    if hydra.mode != RunMode.MULTIRUN:
-        return None
-    return "multirun:" + ",".join(sorted(o.split("=", 1)[0] for o in hydra.overrides.task))
+    if cfg.logger.get("group"):
+        return cfg.logger.group
+    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
+        task = HydraConfig.get().overrides.task
+        return "multirun:" + ",".join(sorted(o.split("=", 1)[0] for o in task))
+    return f"single:{cfg.dataset.name}"
+
+
+def run_tags(cfg: DictConfig) -> list[str]:
+    """The run's W&B tags: the experiment's own, then its data set, model (if used), score and
+    detector, and its named method."""
+    variant = cfg.features.name
+    used = [cfg.model.name] if features.NEEDS_MODEL.get(variant, True) else []
+    named = [cfg.method] if cfg.get("method") else []
+    parts = [
+        *cfg.logger.get("tags", []),
+        cfg.dataset.name,
+        *used,
+        variant,
+        cfg.detector.name,
+        *named,
+    ]
+    return list(dict.fromkeys(map(str, parts)))
 
 
 def finished(out: Path, key: str) -> dict | None:
@@ -91,7 +122,6 @@ def _run(cfg: DictConfig) -> tuple[dict, pd.DataFrame]:
         torch.set_num_threads(int(cfg.threads))  # e.g. 1 per job under hydra/launcher=joblib
     torch.manual_seed(int(cfg.seed))
     np.random.seed(int(cfg.seed))
-    variant = cfg.features.name
 
     data = sets.build(cfg.dataset)
     t1 = time.perf_counter()
@@ -122,7 +152,8 @@ def _run(cfg: DictConfig) -> tuple[dict, pd.DataFrame]:
         if p is None
         else f"{cfg.dataset.name} nominal={list(cfg.dataset.nominal)} p={p}"
     )
-    title = f"{data_name} {cfg.model.name} {variant} {cfg.detector.name}" + (
+    metrics["label"] = describe(cfg)
+    title = f"{data_name} {metrics['label']}" + (
         "" if np.isnan(metrics["auroc"]) else f": AUROC {metrics['auroc']:.3f}"
     )
     resolved = OmegaConf.to_container(cfg, resolve=True)
@@ -151,17 +182,19 @@ def _run(cfg: DictConfig) -> tuple[dict, pd.DataFrame]:
     (out / "error.json").unlink(missing_ok=True)  # an earlier failure of this run is superseded
     if cfg.logger.name == "wandb":
         plots = report.score_plots(scores, data.record)
-        run_dir, mode = report.log_wandb(
+        run_dir, mode, url = report.log_wandb(
             cfg.logger, resolved, metrics, {"grid": grid}, run_name(cfg), run_group(cfg),
-            det.curves_, plots,
+            det.curves_, plots, run_tags(cfg),
         )  # fmt: skip
         if mode == "offline" and run_dir:
             print(f"[deepad] W&B offline run {run_dir}; upload it with: wandb sync {run_dir}")
+        elif mode == "online" and url:
+            print(f"[deepad] W&B run {url}")
     print(
         f"[deepad] {title} | AP {metrics['ap']:.3f} | n={metrics['n']} anomalies={metrics['n_anomalies']} "
         f"| model {det.model_cache_} | {metrics['seconds_total']:.1f}s -> {out}"
     )
-    return metrics, frame
+    return strict(metrics), frame
 
 
 def run_recorded(cfg: DictConfig) -> dict | None:

@@ -157,12 +157,13 @@ def log_wandb(
     group: str | None = None,
     curves: list[dict] = (),
     plots: dict | None = None,
-) -> tuple[str | None, str]:
+    tags: list[str] | None = None,
+) -> tuple[str | None, str, str | None]:
     """One W&B run: the resolved config; the network's per-epoch training curves, through
     Lightning's W&B logger (the curves kept beside the cached network, so a network loaded from
     the cache shows them too); the metrics (as summary), the grids as wandb.Image and `plots`.
     mode auto = online with a login, else offline (sync later with `wandb sync DIR`).
-    Returns the run's local directory and the mode it ran in."""
+    Returns the run's local directory, the mode it ran in and its URL (online)."""
     import wandb
     from pytorch_lightning.loggers import WandbLogger
 
@@ -176,7 +177,7 @@ def log_wandb(
         mode=mode,
         dir=str(logger_cfg.dir),
         group=group or logger_cfg.group,
-        tags=list(logger_cfg.tags),
+        tags=list(tags if tags is not None else logger_cfg.tags),
         name=name,
         config=config,
         settings=wandb.Settings(silent=True, console="off"),
@@ -188,5 +189,6 @@ def log_wandb(
     run.log({**metrics, **{k: wandb.Image(str(p)) for k, p in images.items()}, **(plots or {})})
     run.summary.update(metrics)
     run_dir = str(Path(run.dir).parent) if getattr(run, "dir", None) else None
+    url = getattr(run, "url", None) if mode == "online" else None
     run.finish()
-    return run_dir, mode
+    return run_dir, mode, url

@@ -62,8 +62,22 @@ def write_npz(path: Path, arrays: dict) -> Path:
     return write_atomic(path, write)
 
 
+def strict(obj: object) -> object:
+    """obj with every NaN or infinite float as None: strict JSON (`null`), which every reader takes."""
+    if isinstance(obj, dict):
+        return {k: strict(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [strict(v) for v in obj]
+    if isinstance(obj, float | np.floating) and not np.isfinite(obj):
+        return None
+    return obj
+
+
 def write_json(path: Path, obj: object) -> Path:
-    return write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+    """obj as strict JSON (NaN and infinities as null), atomically."""
+    return write_text(
+        path, json.dumps(strict(obj), indent=2, sort_keys=True, allow_nan=False) + "\n"
+    )
 
 
 def write_between_markers(path: Path, name: str, text: str) -> None:

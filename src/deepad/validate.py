@@ -17,7 +17,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from deepad.config import CONF, choices
+from deepad.config import CONF, check_method, choices
 
 GROUPS = ("dataset", "model", "features", "detector", "trainer", "logger")
 CLASSES = {"mnist": 10, "fashion_mnist": 10, "synthetic": 10}  # labels 0..n-1
@@ -200,6 +200,10 @@ def check(cfg: DictConfig) -> None:
     if cfg.model.get("stop_patience") is not None:
         _whole(cfg, "model.stop_patience", 0)
         _number(cfg, "model.stop_min_delta", 0.0, 1.0, "relative improvement per epoch")
+    try:
+        check_method(cfg)  # a named method runs its own model, features and detector
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
     check_ensemble(cfg)
     check_dataset(cfg)
     check_paths(cfg)
@@ -220,5 +224,6 @@ def check_ensemble(cfg: DictConfig) -> None:
     if not members or (weights is not None and len(weights) != len(members)):
         raise ConfigError(
             f"features.members={members}, features.weights={weights}: give at least one member "
-            "and, if weights, one weight >= 0 per member (null = equal)"
+            "and, if weights, one weight >= 0 per member (null = equal); the paper's ensemble is "
+            "the method: +method=ensemble (Detector(method='ensemble'))"
         )

@@ -103,15 +103,28 @@ def grouped(data: IterableDataset, m: int) -> DataLoader:
 
 class EpochLines(pl.Callback):
     """Instead of a progress bar when output is not a terminal (a log file, a sweep): one line per
-    epoch with the epoch's logged numbers."""
+    epoch with the numbers the module kept for it (`history[-1]`: the loss, the DBN's curves).
+    The module records an epoch after the callbacks' epoch end, so its line is printed when the
+    next epoch starts, and the last one when training ends."""
 
-    def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
-        numbers = " ".join(
-            f"{k} {float(v):.4g}" for k, v in sorted(trainer.callback_metrics.items())
-        )
-        print(
-            f"[train] epoch {trainer.current_epoch + 1}/{trainer.max_epochs} {numbers}", flush=True
-        )
+    def __init__(self) -> None:
+        self.printed = 0
+
+    def _print(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        history = getattr(module, "history", [])
+        while self.printed < len(history):
+            row = history[self.printed]
+            self.printed += 1
+            numbers = " ".join(
+                f"{k} {float(v):.4g}" for k, v in sorted(row.items()) if k != "epoch"
+            )
+            print(f"[train] epoch {self.printed}/{trainer.max_epochs} {numbers}", flush=True)
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        self._print(trainer, module)
+
+    def on_train_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        self._print(trainer, module)
 
 
 def plateaued(losses: list[float], patience: int, min_delta: float) -> bool:
