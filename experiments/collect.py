@@ -59,9 +59,9 @@ def row(result_path: Path) -> dict:
 
 
 def collect(sweep_dirs: list[Path]) -> pd.DataFrame:
-    paths = [
-        p for d in sweep_dirs for n in ("metrics.json", "error.json") for p in Path(d).rglob(n)
-    ]
+    paths = [p for d in sweep_dirs for p in Path(d).rglob("metrics.json")]
+    done = {p.parent for p in paths}  # a run has one final state: finished wins over failed
+    paths += [p for d in sweep_dirs for p in Path(d).rglob("error.json") if p.parent not in done]
     rows = [row(p) for p in sorted(paths)]
     if not rows:
         raise SystemExit(f"no metrics.json under {sweep_dirs}: run the sweeps first")

@@ -1,4 +1,9 @@
-"""One run, or a Hydra multirun (-m): `python experiments/run.py dataset.nominal=[1] features=a2`."""
+"""One run, or a Hydra multirun (-m): `python experiments/run.py dataset.nominal=[1] features=a2`.
+
+A multirun's runs have fixed folders named by their overrides (outputs/multirun/<overrides>), so
+the same `-m` command again resumes an interrupted sweep, running only what is missing."""
+
+import sys
 
 import hydra
 from omegaconf import DictConfig
@@ -12,4 +17,5 @@ def main(cfg: DictConfig) -> float:
 
 
 if __name__ == "__main__":
+    pipeline.precheck(sys.argv[1:])  # bad names, keys and folders: one line, exit code 2
     pipeline.interruptible(main)  # Ctrl-C: one line, exit code 130

@@ -30,7 +30,7 @@ import pandas as pd
 from hydra.errors import HydraException
 from omegaconf import DictConfig
 
-from deepad import config
+from deepad import config, validate
 from deepad.data import folders
 from deepad.data.sources import DataSourceError
 from deepad.store import write_atomic, write_json
@@ -84,6 +84,8 @@ def score(args: argparse.Namespace) -> pd.DataFrame:
     writable(args.cache, "--cache")
     names = args.methods or args.features
     configs = [compose(folder, variant, args) for variant in names]  # bad names fail here
+    for cfg in configs:  # bad values too, before --out is touched
+        validate.check(cfg)
     args.out.mkdir(parents=True, exist_ok=True)
     with open(args.out / ".lock", "w") as lock:
         try:
@@ -225,7 +227,9 @@ def parser() -> argparse.ArgumentParser:
         description=__doc__.split("\n\n")[1],
         formatter_class=_Help,
     )
-    s.add_argument("folder", type=Path, help="folder of png / jpg / jpeg / bmp / webp images")
+    s.add_argument(
+        "folder", type=Path, help="folder of png / jpg / jpeg / bmp / webp / tif / gif images"
+    )
     s.add_argument("--out", type=Path, help="output folder (default: outputs/score/<folder name>)")
     s.add_argument(
         "--methods",

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 import sys
 import time
 import warnings
@@ -37,7 +36,7 @@ from sklearn.base import BaseEstimator
 from deepad import config, detect, features, keys, models
 from deepad.data import folders
 from deepad.models import training
-from deepad.store import write_atomic, write_json, write_npy
+from deepad.store import set_aside, write_atomic, write_json, write_npy
 
 
 def as_images(images, size: int = 28, grey: bool = True) -> tuple[torch.Tensor, list[str] | None]:
@@ -177,6 +176,10 @@ class Detector(BaseEstimator):
         self.cfg_ = cfg = self.compose()
         self.cache_ = as_cache(self.cache)
         x, self.files_ = as_images(images, self.size, self.grey)  # (N, C, H, W)
+        if len(x) < 2:
+            raise ValueError(
+                f"{len(x)} image to rank: a ranking needs at least 2 images (a folder with more)"
+            )
         variant = cfg.features.name
         t0 = time.perf_counter()
         self.module_, self.curves_, self.model_key_, self.model_cache_ = None, [], None, "none"
@@ -225,8 +228,9 @@ class Detector(BaseEstimator):
             member = self._member(name)
             folder = self.cache_.folder
             path = None if folder is None else keys.scores_path(folder, member.compose(), x)
-            if path is not None and path.is_file():
-                self.member_scores_[name], self.members_[name] = np.load(path), None
+            cached = None if path is None else _read_scores(path, len(x))
+            if cached is not None:
+                self.member_scores_[name], self.members_[name] = cached, None
                 hits += 1
             else:
                 self.member_scores_[name] = member.fit(x).decision_scores_
@@ -389,12 +393,20 @@ def _load_cached(module: pl.LightningModule, path: Path) -> bool:
         module.net.load_state_dict(state)
         return True
     except Exception as err:  # noqa: BLE001 - a cache file that does not load is rebuilt
-        aside = path.with_name(path.name + ".corrupt")
-        os.replace(path, aside)
-        why = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
-        print(
-            f"[deepad] warning: cached model {path} is unreadable ({why}); "
-            f"moved it to {aside} and training again",
-            file=sys.stderr,
-        )
+        set_aside(path, "cached model", err, "training again")
         return False
+
+
+def _read_scores(path: Path, n: int) -> np.ndarray | None:
+    """A member's cached scores of n images, or None (then it is fit): a file that does not read
+    as n scores is set aside with a warning."""
+    if not path.is_file():
+        return None
+    try:
+        scores = np.load(path, allow_pickle=False)
+        if scores.shape != (n,):
+            raise ValueError(f"{scores.shape} scores for {n} images")
+        return scores
+    except Exception as err:  # noqa: BLE001 - a cache file that does not load is recomputed
+        set_aside(path, "cached scores", err, "computing them again")
+        return None

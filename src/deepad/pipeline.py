@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from deepad import detect, features, report, validate
+from deepad import config, detect, features, report, validate
 from deepad.data import folders, sets, sources
 from deepad.detector import Detector
 from deepad.keys import run_key
@@ -180,21 +180,35 @@ def _run(cfg: DictConfig) -> tuple[dict, pd.DataFrame]:
     metrics["seconds_total"] = time.perf_counter() - t0
     write_json(out / "metrics.json", metrics)
     (out / "error.json").unlink(missing_ok=True)  # an earlier failure of this run is superseded
-    if cfg.logger.name == "wandb":
-        plots = report.score_plots(scores, data.record)
-        run_dir, mode, url = report.log_wandb(
-            cfg.logger, resolved, metrics, {"grid": grid}, run_name(cfg), run_group(cfg),
-            det.curves_, plots, run_tags(cfg),
-        )  # fmt: skip
-        if mode == "offline" and run_dir:
-            print(f"[deepad] W&B offline run {run_dir}; upload it with: wandb sync {run_dir}")
-        elif mode == "online" and url:
-            print(f"[deepad] W&B run {url}")
+    if cfg.logger.name == "wandb":  # after the results: a logger's failure cannot undo them
+        _log_wandb(cfg, resolved, metrics, grid, scores, data.record, det.curves_)
     print(
         f"[deepad] {title} | AP {metrics['ap']:.3f} | n={metrics['n']} anomalies={metrics['n_anomalies']} "
         f"| model {det.model_cache_} | {metrics['seconds_total']:.1f}s -> {out}"
     )
     return strict(metrics), frame
+
+
+def _log_wandb(cfg, resolved, metrics, grid, scores, record, curves) -> None:
+    """The run's W&B run; if W&B fails, one warning line (the run's results stand as written)."""
+    try:
+        plots = report.score_plots(scores, record)
+        run_dir, mode, url = report.log_wandb(
+            cfg.logger, resolved, metrics, {"grid": grid}, run_name(cfg), run_group(cfg),
+            curves, plots, run_tags(cfg),
+        )  # fmt: skip
+    except Exception as err:  # noqa: BLE001 - the results are written; the log is extra
+        why = " ".join(str(err).split())[:200] or type(err).__name__
+        print(
+            f"[deepad] warning: W&B logging failed ({type(err).__name__}: {why}); the run's "
+            f"results are written in {cfg.paths.output_dir}; rerun=true logs it again",
+            file=sys.stderr,
+        )
+        return
+    if mode == "offline" and run_dir:
+        print(f"[deepad] W&B offline run {run_dir}; upload it with: wandb sync {run_dir}")
+    elif mode == "online" and url:
+        print(f"[deepad] W&B run {url}")
 
 
 def run_recorded(cfg: DictConfig) -> dict | None:
@@ -242,6 +256,43 @@ def main(cfg: DictConfig) -> float:
         sys.exit(2)
 
 
+def precheck(argv: list[str]) -> None:
+    """What `experiments/run.py` checks before Hydra starts (whose own errors are tracebacks with
+    exit 1): the command line composes (a bad option name or key is one line) and the run's
+    folder, or a multirun's, can be written. One line and exit 2 otherwise."""
+    from hydra.errors import HydraException
+
+    if any(a.startswith("-") and a not in ("-m", "--multirun") for a in argv):
+        return  # Hydra's own flags (--help, --cfg, -c ...): Hydra answers them
+    overrides = [a for a in argv if not a.startswith("-")]
+    try:
+        if len(overrides) < len(argv):  # -m: every job composes; the sweep's folder is writable
+            from deepad import sweep
+
+            jobs = sweep.expand(overrides)
+            places = {"hydra.sweep.dir": jobs[0].out.parent} if jobs else {}
+        else:
+            cfg = config.compose(overrides, hydra=True)
+            places = {"hydra.run.dir": Path(str(OmegaConf.select(cfg, "hydra.run.dir")))}
+        for key, place in places.items():
+            _makeable(place, key)
+    except (ValueError, HydraException) as err:
+        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+            raise
+        print(f"run.py: error: {' '.join(str(err).split())}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _makeable(path: Path, key: str) -> None:
+    """`path` is a folder, or can be made under its nearest existing folder (nothing is made)."""
+    base = next(p for p in [path, *path.parents] if p.exists())
+    if not base.is_dir() or not os.access(base, os.W_OK | os.X_OK):
+        why = f"{base} is a file, not a folder" if not base.is_dir() else f"{base} is read-only"
+        raise validate.ConfigError(
+            f"{key}={path}: cannot write there ({why}); choose another folder"
+        )
+
+
 def interruptible(entry) -> None:
     """Call a command's entry point; Ctrl-C ends it with one line and exit code 130. Every file is
     written whole or not at all (write then rename) and a model is cached only when its training
@@ -251,9 +302,16 @@ def interruptible(entry) -> None:
     except KeyboardInterrupt:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
+        sweep = any(a in ("-m", "--multirun") for a in sys.argv[1:])
+        where = (
+            " (a -m sweep's runs have fixed folders, hydra.sweep.dir/<overrides>, by default "
+            "outputs/multirun/: only what is missing runs)"
+            if sweep
+            else ""
+        )
         print(
             "\ninterrupted: finished runs are kept and nothing partial is; "
-            "run the same command again to resume",
+            f"run the same command again to resume{where}",
             file=sys.stderr,
         )
         sys.exit(130)

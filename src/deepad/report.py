@@ -171,6 +171,13 @@ def log_wandb(
     if mode == "auto":
         mode = "online" if wandb_logged_in() else "offline"
     Path(logger_cfg.dir).mkdir(parents=True, exist_ok=True)
+    home = Path(logger_cfg.dir).resolve() / "wandb"  # staging, cache and config beside the runs,
+    for var, sub in (
+        ("WANDB_CACHE_DIR", ".cache"),
+        ("WANDB_CONFIG_DIR", ".config"),
+        ("WANDB_DATA_DIR", ".data"),
+    ):  # not under HOME (which may not be writable)
+        os.environ.setdefault(var, str(home / sub))  # fmt: skip
     run = wandb.init(
         project=logger_cfg.project,
         entity=logger_cfg.entity,

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable
 from importlib.metadata import version
@@ -60,6 +61,21 @@ def write_npz(path: Path, arrays: dict) -> Path:
             np.savez_compressed(f, **arrays)
 
     return write_atomic(path, write)
+
+
+def set_aside(path: Path, what: str, err: Exception, then: str) -> Path:
+    """A cache file that does not read (truncated, garbled, another shape) moved to
+    `<name>.corrupt`, with one warning line naming both paths and what happens next; returns
+    where it went. The caller then recomputes it."""
+    path = Path(path)
+    aside = path.with_name(path.name + ".corrupt")
+    os.replace(path, aside)
+    why = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
+    print(
+        f"[deepad] warning: {what} {path} is unreadable ({why}); moved it to {aside} and {then}",
+        file=sys.stderr,
+    )
+    return aside
 
 
 def strict(obj: object) -> object:

@@ -21,7 +21,9 @@ import io
 import itertools
 import multiprocessing
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -128,10 +130,29 @@ def network_groups(jobs: Sequence[Job]) -> list[list[Job]]:
     return list(groups.values())
 
 
-def _init_worker(threads: int) -> None:
+def _init_worker(threads: int, parent: int | None = None) -> None:
+    """A worker's setup: its torch threads, and (given its parent's pid) its end with the parent:
+    on Linux the kernel kills it when the parent dies (prctl PR_SET_PDEATHSIG), elsewhere a
+    watchdog thread ends it, so a `kill -9` of the sweep leaves no worker running."""
     import torch
 
     torch.set_num_threads(threads)
+    if parent is None:
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        threading.Thread(target=_watch, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+
+
+def _watch(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
 
 
 def run_group(jobs: Sequence[Job]) -> list[tuple[str, dict | None, str]]:
@@ -182,7 +203,7 @@ def run(
             report(i, run_group(group))
     else:
         context = multiprocessing.get_context("spawn")  # no forked torch threads
-        pool = futures.ProcessPoolExecutor(jobs, context, _init_worker, (threads,))
+        pool = futures.ProcessPoolExecutor(jobs, context, _init_worker, (threads, os.getpid()))
         try:
             pending = [pool.submit(run_group, group) for group in groups]
             for i, future in enumerate(futures.as_completed(pending), 1):

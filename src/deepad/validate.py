@@ -152,6 +152,11 @@ def check_dataset(cfg: DictConfig) -> None:
         _classes(cfg, "dataset.nominal", CLASSES[name])
         if ds.get("anomaly") is not None:
             _classes(cfg, "dataset.anomaly", CLASSES[name])
+    if name == "folder" and ds.get("contamination") is not None:
+        raise ConfigError(
+            f"dataset.contamination={ds.contamination}: a folder (dataset=folder) is ranked as it "
+            "is, with no anomalies drawn into it; leave dataset.contamination unset (null)"
+        )
     if name != "folder":
         _number(cfg, "dataset.contamination", 0.0, 0.5, "p = anomalies / (nominal + anomalies)")
         _whole(cfg, "dataset.cap", 2, allow_none=True, what="nominal images kept")

@@ -20,7 +20,17 @@ import numpy as np
 
 from deepad.data.sources import DataSourceError, Split
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+IMAGE_SUFFIXES = (
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".bmp",
+    ".webp",
+    ".tif",
+    ".tiff",
+    ".gif",
+)  # a GIF: frame 1
+BACKGROUND = (255, 255, 255)  # transparent pixels (RGBA, LA, a palette's transparency) are white
 
 
 def class_folders(root: str, synsets: tuple[tuple[str, str], ...] | None = None) -> list[str]:
@@ -69,11 +79,22 @@ def _load_image(
                 arr = np.asarray(full.resize((size, size), Image.Resampling.BILINEAR), np.float32)
                 arr = np.repeat(arr[None], 3 if mode == "RGB" else 1, axis=0)  # (C, size, size)
                 return arr, peak
-            img = img.convert(mode).resize((size, size), Image.Resampling.BILINEAR)
+            img = _flattened(img).convert(mode).resize((size, size), Image.Resampling.BILINEAR)
             arr = np.asarray(img, dtype=np.uint8)
     finally:
         Image.MAX_IMAGE_PIXELS = limit
     return (arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)), None  # (C, size, size)
+
+
+def _flattened(img):
+    """An image with transparency composited onto `BACKGROUND` (its hidden colour never shows)."""
+    from PIL import Image
+
+    if img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
+        rgba = img.convert("RGBA")
+        back = Image.new("RGBA", rgba.size, (*BACKGROUND, 255))
+        return Image.alpha_composite(back, rgba).convert("RGB")
+    return img
 
 
 def bit_depth(peak: float) -> int:
@@ -119,20 +140,29 @@ def listed_once():
 
 
 def _listing(folder: Path, exclude: tuple[str, ...] = ()) -> list[tuple[Path, int, int]]:
-    """(path, size, mtime_ns) of every png / jpg / jpeg / bmp / webp file under `folder`, sorted;
+    """(path, size, mtime_ns) of every png / jpg / jpeg / bmp / webp / tif / gif file under `folder`, sorted;
     hidden names and the `exclude` folders (outputs, caches) are never input."""
     excluded = tuple(Path(e).resolve() for e in exclude)
     key = (str(folder.resolve()), excluded)
     if _LISTINGS is not None and key in _LISTINGS:
         return _LISTINGS[key]
-    found = []
+    found, other = [], {}
     for path in sorted(folder.rglob("*")):
-        if path.suffix.lower() not in IMAGE_SUFFIXES or not path.is_file():
+        if not path.is_file() or _skipped(path.relative_to(folder), excluded, path.resolve()):
             continue
-        if _skipped(path.relative_to(folder), excluded, path.resolve()):
+        suffix = path.suffix.lower()
+        if suffix not in IMAGE_SUFFIXES:
+            other[suffix or "(none)"] = other.get(suffix or "(none)", 0) + 1
             continue
         st = path.stat()
         found.append((path, st.st_size, st.st_mtime_ns))
+    if other:
+        counts = ", ".join(f"{n} {s}" for s, n in sorted(other.items()))
+        warnings.warn(
+            f"{folder}: ignored {sum(other.values())} files that are not images ({counts}); "
+            f"read are {' '.join(IMAGE_SUFFIXES)}",
+            stacklevel=2,
+        )
     if _LISTINGS is not None:
         _LISTINGS[key] = found
     return found

@@ -177,8 +177,15 @@ class FeatureStore:
         if out and self.folder is not None and self.folder.is_dir():
             for chunk in sorted(self.folder.glob("*.npz")):
                 if chunk.name not in self.read:
-                    with np.load(chunk) as z:
-                        self.rows.update(zip(map(bytes, z["keys"]), z["rows"], strict=True))
+                    try:
+                        with np.load(chunk, allow_pickle=False) as z:
+                            rows = dict(zip(map(bytes, z["keys"]), z["rows"], strict=True))
+                    except Exception as err:  # noqa: BLE001 - a chunk that does not read is redone
+                        from deepad.store import set_aside
+
+                        set_aside(chunk, "cached features", err, "computing them again")
+                        continue
+                    self.rows.update(rows)
                     self.read.add(chunk.name)
             out = [i for i in out if keys[i] not in self.rows]
         return out
