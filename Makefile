@@ -8,7 +8,7 @@ DATA := data
 SRC := $(shell find src -name '*.py' -o -name '*.yaml' 2>/dev/null) experiments/run.py  # conf/ is src/deepad/conf
 export PYTHONHASHSEED := 0
 
-.PHONY: help install data test test-all lint format reproduce sweeps results paper summary select peers rates bench clean
+.PHONY: help install data test test-all lint format reproduce sweeps results paper summary select peers rates verify bench clean
 .DEFAULT_GOAL := help
 
 help: ## list the targets
@@ -248,6 +248,9 @@ peers: data ## PyOD's detectors (defaults) on beyond's sets -> $(RESULTS)/peers.
 rates: data ## section 6's methods at every p, seed 0 -> $(RESULTS)/beyond_rates.csv (not in reproduce)
 	$(MAKE) --no-print-directory $(SWEEPS)/beyond_rates.done PROFILE=$(PROFILE)
 	$(COLLECT) $(SWEEPS)/beyond_rates $(RESULTS)/beyond_rates.csv
+
+verify: data ## re-run a sample of the committed runs from a fresh cache; compare with $(RESULTS) (exit 1 beyond tolerance)
+	$(RUN) experiments/verify.py --results $(RESULTS)
 
 bench: data ## speed: bare loop, Lightning, stacked, PyOD's AE; one run's steps -> docs/bench.md
 	$(RUN) -m benchmarks.bench

@@ -1,0 +1,63 @@
+"""`make verify`: the comparison with the committed results, per network and score, against the
+stated tolerances (the rerun itself is the sweep's, tested elsewhere)."""
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from helpers import ROOT
+
+sys.path.insert(0, str(ROOT / "experiments"))
+import verify  # noqa: E402
+
+
+def _new(d_dbn: float) -> pd.DataFrame:
+    rows = []
+    for model, feats, auroc in (("ae_h2o", "re", 0.9), ("ae_h2o", "raw", 0.8), ("dbn", "a1", 0.7)):
+        rows.append({"experiment": "ovr", "name": f"{model}-{feats}", "results": "ovr.csv",
+                     "model": model, "features": feats,
+                     "auroc": auroc + (d_dbn if model == "dbn" else 0.0), "ap": 0.5})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture
+def results(tmp_path):
+    old = _new(0.0)
+    pd.DataFrame(
+        {
+            "run_dir": "outputs/sweeps/full/ovr/" + old["name"],
+            "auroc": old["auroc"],
+            "ap": 0.5,
+            "model": old["model"],
+            "features": old["features"],
+        }  # fmt: skip
+    ).to_csv(tmp_path / "ovr.csv", index=False)
+    return tmp_path
+
+
+def test_differences_within_the_tolerance_pass(results):
+    table = verify.compare(_new(0.04), results).set_index(["network", "features"])
+    assert table["ok"].all() and table.loc[("dbn", "a1"), "max_d_auroc"] == pytest.approx(0.04)
+    assert table.loc[("raw pixels", "raw"), "tolerance"] == verify.TOLERANCE["raw pixels"]
+
+
+def test_a_difference_beyond_the_tolerance_fails_its_row(results):
+    table = verify.compare(_new(0.06), results).set_index(["network", "features"])
+    assert not table.loc[("dbn", "a1"), "ok"] and table.drop(("dbn", "a1"))["ok"].all()
+
+
+def test_a_run_missing_from_the_results_is_named(results):
+    new = _new(0.0)
+    new.loc[0, "name"] = "not-committed"
+    with pytest.raises(SystemExit, match="has no run ovr/not-committed"):
+        verify.compare(new, results)
+
+
+def test_without_committed_results_it_exits_2(tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "experiments" / "verify.py"), "--results", str(tmp_path)],
+        capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2 and "no committed results" in done.stderr
