@@ -11,10 +11,11 @@ folder and the cache are fresh), so a difference is the machine's or the code's.
 
 Tolerance (`TOLERANCE`, |AUROC| and |AP| differences): float rounding differs between CPUs and
 MKL's code paths; the H2O AE, raw pixels and EfficientNet-Lite0 move by rounding only, the deep
-networks a little more, and the DBN most, since its Gibbs sampling turns last-bit differences into
-other Bernoulli draws and its training then diverges. The bounds are about 1.5x the largest
-difference seen between the committed results and a full rerun on another machine of the same
-kind (2-core AMD EPYC, MKL's AVX2 path). Exit 0 when every difference is within its bound, 1 when
+networks more, and the DBN most, since its Gibbs sampling turns last-bit differences into other
+Bernoulli draws and its training then diverges; AP, which rests on the few top-ranked images,
+moves more than AUROC. The bounds are about 1.5x the largest difference seen at p = 0.1 between
+the committed results and a full rerun on another machine of the same kind (2-core AMD EPYC,
+MKL's AVX2 path). Exit 0 when every difference is within its bound, 1 when
 one is not (its row says which), 2 when the committed results are missing.
 """
 
@@ -37,13 +38,13 @@ SAMPLE = {  # experiment -> (overrides that narrow its full-profile sweep, its r
     "ovr_conv": (["dataset.nominal=[7]", "seed=0"], "deep.csv"),
     "beyond": (["dataset.nominal=[7]", "seed=0", "+method=pre_knn"], "beyond.csv"),
 }
-TOLERANCE = {  # network -> largest |difference| of AUROC or AP a reproduction may show
-    "raw pixels": 0.001,
-    "ae_h2o": 0.002,
-    "pretrained": 0.002,
-    "ae_dense": 0.02,
-    "ae_conv": 0.02,
-    "dbn": 0.05,
+TOLERANCE = {  # network -> the largest |difference| of (AUROC, AP) a reproduction may show
+    "raw pixels": (0.001, 0.001),
+    "ae_h2o": (0.001, 0.003),
+    "pretrained": (0.001, 0.001),
+    "ae_dense": (0.02, 0.06),
+    "ae_conv": (0.01, 0.07),
+    "dbn": (0.05, 0.12),
 }
 
 
@@ -90,8 +91,11 @@ def compare(new: pd.DataFrame, results_dir: Path) -> pd.DataFrame:
         runs=("key", "size"), max_d_auroc=("d_auroc", "max"), max_d_ap=("d_ap", "max")
     )
     table = table.reset_index()
-    table["tolerance"] = table["network"].map(TOLERANCE)
-    table["ok"] = table[["max_d_auroc", "max_d_ap"]].max(axis=1) <= table["tolerance"]
+    table["tol_auroc"] = table["network"].map(lambda n: TOLERANCE[n][0])
+    table["tol_ap"] = table["network"].map(lambda n: TOLERANCE[n][1])
+    table["ok"] = (table["max_d_auroc"] <= table["tol_auroc"]) & (
+        table["max_d_ap"] <= table["tol_ap"]
+    )
     return table
 
 
