@@ -8,7 +8,7 @@ DATA := data
 SRC := $(shell find src -name '*.py' -o -name '*.yaml' 2>/dev/null) experiments/run.py  # conf/ is src/deepad/conf
 export PYTHONHASHSEED := 0
 
-.PHONY: help install data test test-all lint format reproduce sweeps results paper summary select peers rates verify bench clean
+.PHONY: help install data test test-all lint format reproduce sweeps results paper summary select peers rates rounding verify bench clean
 .DEFAULT_GOAL := help
 
 help: ## list the targets
@@ -107,7 +107,8 @@ EXPERIMENTS := ovr_deep ovr_dbn ovr beyond $(CONV) clutter_dbn detectors clutter
 PARALLEL_EXPERIMENTS := ugly_digits ovr ovr_dbn ovr_deep ovr_conv detectors beyond peers beyond_rates clutter_ae clutter_dbn clutter_deep imagenet
 IMAGENET_TAB := $(if $(or $(IMAGENET),$(wildcard $(RESULTS)/imagenet.csv)),imagenet)
 RATES_TAB := $(if $(wildcard $(RESULTS)/beyond_rates.csv),beyond_rates)  # make rates, if it ran
-TABS := $(foreach t,ovr wilcoxon seed_spread published deep detectors beyond $(RATES_TAB) convergence ugly_digits clutter clutter_verdict pretrained_size $(IMAGENET_TAB),$(TABLES)/$(t).md)
+ROUNDING_TAB := $(if $(wildcard $(RESULTS)/rounding_vendor.csv),rounding)  # make rounding, if it ran
+TABS := $(foreach t,ovr wilcoxon seed_spread published deep detectors beyond $(RATES_TAB) $(ROUNDING_TAB) convergence ugly_digits clutter clutter_verdict pretrained_size $(IMAGENET_TAB),$(TABLES)/$(t).md)
 FIGS := $(foreach f,ugly_digits auroc_vs_p heatmap_ovr roc convergence clutter clutter_q examples,$(FIGURES)/$(f).png)
 START := $(shell date +%s)
 COLLECT := $(PY) experiments/collect.py
@@ -208,6 +209,8 @@ $(TABLES)/beyond.md: paper/tables/tab_published.py  # imported: its cited number
 $(TABLES)/beyond_rates.md: paper/tables/tab_beyond.py paper/tables/tab_published.py
 $(TABLES)/beyond_rates.md: $(RESULTS)/ovr.csv $(RESULTS)/beyond_rates.csv paper/results/selection.json
 $(TABLES)/convergence.md: $(RESULTS)/deep_curves.csv.gz paper/tables/tab_convergence.py
+$(TABLES)/rounding.md: $(RESULTS)/rounding_shim.csv $(RESULTS)/rounding_vendor.csv $(RESULTS)/ovr.csv \
+  $(RESULTS)/deep.csv $(RESULTS)/beyond.csv
 $(TABLES)/ugly_digits.md: $(RESULTS)/ugly_digits.csv
 $(TABLES)/clutter.md: $(RESULTS)/clutter_sweep.csv
 $(TABLES)/clutter_verdict.md: $(RESULTS)/clutter_sweep.csv
@@ -248,6 +251,13 @@ peers: data ## PyOD's detectors (defaults) on beyond's sets -> $(RESULTS)/peers.
 rates: data ## section 6's methods at every p, seed 0 -> $(RESULTS)/beyond_rates.csv (not in reproduce)
 	$(MAKE) --no-print-directory $(SWEEPS)/beyond_rates.done PROFILE=$(PROFILE)
 	$(COLLECT) $(SWEEPS)/beyond_rates $(RESULTS)/beyond_rates.csv
+
+# Float rounding alone (issue 33): make verify's sample trained on MKL's two code paths on this
+# machine, the shim's (as the sweeps run) and MKL's own; tab_rounding sets them beside the seed
+# spread. Not part of reproduce (about two minutes); its results are committed when it ran.
+rounding: data ## the verify sample on MKL's two code paths -> $(RESULTS)/rounding_*.csv (not in reproduce)
+	$(RUN) experiments/verify.py --out outputs/rounding/shim --record $(RESULTS)/rounding_shim.csv
+	$(PY) experiments/verify.py --out outputs/rounding/vendor --record $(RESULTS)/rounding_vendor.csv
 
 verify: data ## re-run a sample of the committed runs from a fresh cache; compare with $(RESULTS) (exit 1 beyond tolerance)
 	$(RUN) experiments/verify.py --results $(RESULTS)

@@ -29,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from deepad import sweep
+from deepad.store import write_atomic
 
 CELL = ["dataset.nominal=[7]", "dataset.contamination=0.1", "seed=0"]
 SAMPLE = {  # experiment -> (overrides that narrow its full-profile sweep, its results file)
@@ -66,8 +67,11 @@ def rerun(out: Path, jobs: int) -> pd.DataFrame:
         for job in sweep.expand(args):
             metrics = json.loads((job.out / "metrics.json").read_text())
             rows.append({"experiment": experiment, "name": job.out.name, "results": results,
-                         "model": job.cfg.model.name, "features": job.cfg.features.name,
-                         "auroc": metrics["auroc"], "ap": metrics["ap"]})  # fmt: skip
+                         "dataset": job.cfg.dataset.name, "model": job.cfg.model.name,
+                         "features": job.cfg.features.name, "detector": job.cfg.detector.name,
+                         "a2_layers": job.cfg.model.get("a2_layers"),
+                         "auroc": metrics["auroc"], "ap": metrics["ap"],
+                         "mkl": metrics["version_mkl-dispatch"]})  # fmt: skip
     return pd.DataFrame(rows)
 
 
@@ -104,12 +108,20 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("outputs/verify"))
     parser.add_argument("--results", type=Path, default=Path("paper/results"))
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument(
+        "--record", type=Path, help="write the rerun's runs to this CSV instead of comparing"
+    )  # make rounding: the same sample on MKL's two code paths, for tab_rounding
     args = parser.parse_args()
     if not (args.results / "ovr.csv").is_file():
         print(f"verify: no committed results in {args.results}", file=sys.stderr)
         sys.exit(2)
     shutil.rmtree(args.out, ignore_errors=True)  # a fresh cache: every network trained anew
-    table = compare(rerun(args.out, args.jobs), args.results)
+    new = rerun(args.out, args.jobs)
+    if args.record:
+        write_atomic(args.record, lambda tmp: new.to_csv(tmp, index=False))
+        print(f"verify: {len(new)} runs ({new['mkl'].iloc[0]} MKL path) -> {args.record}")
+        return
+    table = compare(new, args.results)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     bad = table[~table["ok"]]
     if len(bad):

@@ -65,3 +65,26 @@ def test_without_committed_results_it_exits_2(tmp_path):
         capture_output=True, text=True, cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 2 and "no committed results" in done.stderr
+
+
+def test_the_rounding_table_sets_each_scores_difference_beside_its_seed_range(tmp_path):
+    """Two recordings of the same runs (the DBN's A1 differs by 0.01, the AE's RE not at all) and
+    paper runs whose seed ranges are known (0.04 for both): ratios 0.25 and 0."""
+    from paper.tables import tab_rounding
+
+    rec = pd.DataFrame(
+        {"experiment": ["ovr", "ovr_dbn"], "name": ["a", "b"], "dataset": "mnist",
+         "model": ["ae_h2o", "dbn"], "features": ["re", "a1"], "detector": "iforest",
+         "a2_layers": None, "auroc": [0.9, 0.8], "ap": [0.5, 0.4], "mkl": "shim"}
+    )  # fmt: skip
+    other = rec.assign(auroc=[0.9, 0.81], mkl="vendor")
+    runs = pd.DataFrame(
+        [{"dataset": "mnist", "nominal": c, "contamination": 0.1, "seed": s, "model": m,
+          "features": f, "detector": "iforest", "auroc": 0.8 + 0.02 * s}
+         for c in range(3) for s in range(3) for m, f in (("ae_h2o", "re"), ("dbn", "a1"))]
+    )  # fmt: skip
+    tab = tab_rounding.table(rec, other, runs).set_index("method")
+    assert tab.loc["DBN A1", "max |d AUROC|"] == pytest.approx(0.01)
+    assert tab.loc["DBN A1", "rounding / seed"] == pytest.approx(0.25)
+    assert tab.loc["AE RE", "rounding / seed"] == 0
+    assert tab_rounding.summary(tab.reset_index()).startswith("Rounding alone moves DBN A1 most")
