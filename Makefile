@@ -108,7 +108,8 @@ PARALLEL_EXPERIMENTS := ugly_digits ovr ovr_dbn ovr_deep ovr_conv detectors beyo
 IMAGENET_TAB := $(if $(or $(IMAGENET),$(wildcard $(RESULTS)/imagenet.csv)),imagenet)
 RATES_TAB := $(if $(wildcard $(RESULTS)/beyond_rates.csv),beyond_rates)  # make rates, if it ran
 ROUNDING_TAB := $(if $(wildcard $(RESULTS)/rounding_vendor.csv),rounding)  # make rounding, if it ran
-TABS := $(foreach t,ovr wilcoxon seed_spread published deep detectors beyond $(RATES_TAB) $(ROUNDING_TAB) convergence ugly_digits clutter clutter_verdict pretrained_size $(IMAGENET_TAB),$(TABLES)/$(t).md)
+FRAGILE_TAB := $(if $(wildcard $(RESULTS)/rerun/ovr.csv),fragile)  # a rerun on another machine, if kept
+TABS := $(foreach t,ovr wilcoxon seed_spread published deep detectors beyond $(RATES_TAB) $(ROUNDING_TAB) $(FRAGILE_TAB) convergence ugly_digits clutter clutter_verdict pretrained_size $(IMAGENET_TAB),$(TABLES)/$(t).md)
 FIGS := $(foreach f,ugly_digits auroc_vs_p heatmap_ovr roc convergence clutter clutter_q examples,$(FIGURES)/$(f).png)
 START := $(shell date +%s)
 COLLECT := $(PY) experiments/collect.py
@@ -209,6 +210,10 @@ $(TABLES)/beyond.md: paper/tables/tab_published.py  # imported: its cited number
 $(TABLES)/beyond_rates.md: paper/tables/tab_beyond.py paper/tables/tab_published.py
 $(TABLES)/beyond_rates.md: $(RESULTS)/ovr.csv $(RESULTS)/beyond_rates.csv paper/results/selection.json
 $(TABLES)/convergence.md: $(RESULTS)/deep_curves.csv.gz paper/tables/tab_convergence.py
+$(TABLES)/fragile.md: paper/tables/tab_fragile.py paper/common.py $(wildcard $(RESULTS)/rerun/*.csv) \
+  $(foreach t,wilcoxon deep clutter_verdict beyond published,paper/tables/tab_$(t).py) \
+  $(foreach r,ovr deep beyond clutter_sweep,$(RESULTS)/$(r).csv) paper/results/selection.json
+	$(PY) -m paper.tables.tab_fragile $(RESULTS) $(RESULTS)/rerun $@
 $(TABLES)/rounding.md: $(RESULTS)/rounding_shim.csv $(RESULTS)/rounding_vendor.csv $(RESULTS)/ovr.csv \
   $(RESULTS)/deep.csv $(RESULTS)/beyond.csv
 $(TABLES)/ugly_digits.md: $(RESULTS)/ugly_digits.csv

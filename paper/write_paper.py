@@ -429,6 +429,8 @@ def values(results_dir: Path) -> dict[str, str]:
 
 
 NOT_RUN = {  # optional tables: what the paper says when their experiment was not run
+    "fragile": "Not run for this profile: it needs a full `make reproduce` of the same code on "
+    "another machine, its results kept in `RESULTS/rerun/`.",
     "rounding": "Not run for this profile: `make rounding` (outside `make reproduce`) trains "
     "`make verify`'s sample on MKL's two code paths and puts its table here.",
     "beyond_rates": "Not run for this profile: `make rates` (outside `make reproduce`) runs the "

@@ -88,3 +88,35 @@ def test_the_rounding_table_sets_each_scores_difference_beside_its_seed_range(tm
     assert tab.loc["DBN A1", "rounding / seed"] == pytest.approx(0.25)
     assert tab.loc["AE RE", "rounding / seed"] == 0
     assert tab_rounding.summary(tab.reset_index()).startswith("Rounding alone moves DBN A1 most")
+
+
+def test_a_verdict_that_differs_between_machines_is_reported_fragile(tmp_path):
+    from paper.tables import tab_fragile
+
+    here = pd.DataFrame(
+        {"family": ["clutter", "clutter", "wilcoxon"], "test": ["a", "b", "c"],
+         "verdict": ["tie", "fails", "no difference shown"]}
+    )  # fmt: skip
+    there = here.assign(verdict=["fails", "fails", "no difference shown"])
+    tab, fragile = tab_fragile.table(here, there)
+    assert tab["fragile"].tolist() == [0, 1] and fragile["test"].tolist() == ["a"]
+    assert tab_fragile.summary(tab, fragile).endswith(
+        "1 is fragile: a (tie here, fails on the rerun)."
+    )
+    same, _ = tab_fragile.table(here, here)
+    assert same["fragile"].sum() == 0
+
+
+def test_drift_counts_runs_unchanged_and_the_largest_difference_per_network(tmp_path):
+    from paper.tables import tab_fragile
+
+    for folder, dbn in ((tmp_path / "a", 0.80), (tmp_path / "b", 0.83)):
+        folder.mkdir()
+        for name in ("ovr", "deep", "beyond", "clutter_sweep"):
+            pd.DataFrame(
+                {"run_dir": [f"{name}/1", f"{name}/2"], "model": ["ae_h2o", "dbn"],
+                 "features": ["re", "a1"], "auroc": [0.9, dbn], "ap": [0.5, 0.5]}
+            ).to_csv(folder / f"{name}.csv", index=False)  # fmt: skip
+    d = tab_fragile.drift(tmp_path / "a", tmp_path / "b").set_index("network")
+    assert d.loc["ae_h2o", "same_auroc"] == 1 and d.loc["dbn", "same_auroc"] == 0
+    assert d.loc["dbn", "max_d_auroc"] == pytest.approx(0.03) and d.loc["dbn", "runs"] == 4
