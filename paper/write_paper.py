@@ -358,6 +358,46 @@ def rates_values(results_dir: Path) -> dict[str, str]:
     return out
 
 
+def protocol_values() -> dict[str, str]:
+    """The protocol's constants as the configs state them (conf/), not typed into the text."""
+    from deepad.config import compose
+    from deepad.data.sources import COUNTS
+
+    def net(name: str):
+        return compose([f"model={name}", "logger=none"])
+
+    pixels = 28 * 28
+    ae, dense, conv, dbn = net("ae_h2o"), net("ae_dense"), net("ae_conv"), net("dbn")
+
+    def layers(hidden) -> str:
+        sizes = [pixels, *hidden]
+        return "-".join(map(str, sizes + sizes[-2::-1]))
+
+    classes = 10
+    return {
+        "conf:data:train": f"{COUNTS['train']:,}",
+        "conf:ae:layers": layers(ae.model.hidden),
+        "conf:ae:activation": ae.model.activation,
+        "conf:ae:epochs": str(ae.trainer.max_epochs),
+        "conf:ae:batch": str(ae.trainer.batch_size),
+        "conf:dense:layers": layers(dense.model.hidden),
+        "conf:dense:activation": dense.model.activation,
+        "conf:conv:channels": ", ".join(map(str, conv.model.channels)),
+        "conf:conv:code": str(conv.model.code),
+        "conf:conv:code_activation": conv.model.code_activation,
+        "conf:conv:epochs": str(conv.trainer.max_epochs),
+        "conf:conv:min_delta": f"{conv.model.stop_min_delta:.0%}",
+        "conf:conv:patience": str(conv.model.stop_patience),
+        "conf:dbn:layers": "-".join(map(str, [pixels, *dbn.model.sizes])),
+        "conf:dbn:k": str(dbn.model.k),
+        "conf:dbn:epochs_per_layer": str(dbn.model.epochs_per_layer),
+        "conf:dbn:momentum": " → ".join(map(str, dbn.model.momentum)),
+        "conf:dbn:a2_units": str(sum(dbn.model.sizes)),
+        "conf:iforest:trees": str(ae.detector.n_estimators),
+        "conf:min_p": f"2/2^{classes} = {2 / 2**classes:.3f}",
+    }
+
+
 def values(results_dir: Path) -> dict[str, str]:
     """Every number the template may cite, by key."""
     ovr, ugly = load(results_dir, "ovr"), load(results_dir, "ugly_digits")
@@ -367,6 +407,7 @@ def values(results_dir: Path) -> dict[str, str]:
     curves_path = results_dir / "deep_curves.csv.gz"
     curves = pd.read_csv(curves_path) if curves_path.is_file() else pd.DataFrame()
     out = ovr_values(ovr)
+    out.update(protocol_values())
     out.update(deep_values(ovr, deep, curves))
     published = table_script("published")
     for method, numbers in published.PUBLISHED.items():  # cited, with their source, in that table
