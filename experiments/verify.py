@@ -71,7 +71,8 @@ def rerun(out: Path, jobs: int) -> pd.DataFrame:
                          "features": job.cfg.features.name, "detector": job.cfg.detector.name,
                          "a2_layers": job.cfg.model.get("a2_layers"),
                          "auroc": metrics["auroc"], "ap": metrics["ap"],
-                         "mkl": metrics["version_mkl-dispatch"]})  # fmt: skip
+                         "mkl": metrics["version_mkl-dispatch"],
+                         "git_commit": metrics["git_commit"]})  # fmt: skip
     return pd.DataFrame(rows)
 
 

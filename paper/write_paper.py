@@ -434,7 +434,8 @@ def values(results_dir: Path) -> dict[str, str]:
     out["ps:ovr"] = ", ".join(f"{p:g}" for p in sorted(ovr["contamination"].unique()))
     out["runs:deep"] = str(len(deep))
     beyond = load(results_dir, "beyond")
-    frames = [t for t in (ovr, ugly, sweep, size, deep, beyond) if len(t)]
+    extra = [load(results_dir, name) for name in ("peers", "beyond_rates")]  # make peers / rates
+    frames = [t for t in (ovr, ugly, sweep, size, deep, beyond, *extra) if len(t)]
     out["runs:all"] = str(sum(len(t) for t in frames))
     libraries = sorted({c for t in frames for c in t.columns if c.startswith("version_")})
     if libraries:  # "numpy 2.4.6, torch 2.13.0+cpu": every version any run was made with
@@ -446,7 +447,13 @@ def values(results_dir: Path) -> dict[str, str]:
         )
     wall = sum(t["seconds_total"].sum() for t in frames)  # per-run wall time, summed over runs
     out["run_minutes:all"] = f"{wall / 60:.0f}"
-    commits = sorted({str(c)[:7] for t in frames for c in t["git_commit"].dropna()})
+    reported = [*frames, *(load(results_dir, n) for n in ("rounding_shim", "rounding_vendor"))]
+    rerun = results_dir / "rerun"  # the fragile-verdicts table's second machine
+    if rerun.is_dir():
+        reported += [pd.read_csv(p) for p in sorted(rerun.glob("*.csv"))]
+    commits = sorted(
+        {str(c)[:7] for t in reported if "git_commit" in t for c in t["git_commit"].dropna()}
+    )
     out["commits:all"] = ", ".join(commits)
     for m, part in clutter.groupby("method") if len(clutter) else []:
         for metric in ("auroc", "clutter_sensitivity", "auroc_vs_clutter"):
