@@ -68,7 +68,7 @@ format: install ## ruff format + autofix
 	$(VENV)/bin/ruff format src experiments paper tests benchmarks
 	$(VENV)/bin/ruff check --fix src experiments paper tests benchmarks
 
-test: data lint ## the test suite without the slow marker (~7 min on 2 cores)
+test: data lint ## the test suite without the slow marker (pytest prints its time)
 	WANDB_MODE=offline $(PY) -m pytest -m "not slow" -q
 
 test-all: data ## every test, slow ones too
@@ -86,7 +86,7 @@ TABLES := $(PAPER)/tables
 FIGURES := $(PAPER)/figures
 SWEEPS := outputs/sweeps/$(PROFILE)
 README_ARG := $(if $(filter full,$(PROFILE)),README.md)
-CONV := $(if $(filter quick,$(PROFILE)),,ovr_conv)  # the conv AE (~1 min a network) is not in the quick profile
+CONV := $(if $(filter quick,$(PROFILE)),,ovr_conv)  # the conv AE (the slowest network) is not in the quick profile
 # The proposal's natural-image experiment needs a copy of ImageNet's train folder (synset folders):
 # make reproduce IMAGENET=/path/to/imagenet/train. Without it, it is skipped and paper.md says so.
 IMAGENET ?=
@@ -96,7 +96,7 @@ CLUTTER := clutter_ae clutter_dbn clutter_deep clutter_pretrained  # the clutter
 # make reproduce runs JOBS sweeps at once, one process each, started in this order: the long ones
 # first; ovr_deep, ovr_dbn and ovr before detectors, which scores their networks (same cache keys).
 # detectors has no make dependency on them: GNU make starts a target whose order-only prerequisites
-# are still building only after every later target (it then ran alone, one core idle, for 10 minutes).
+# are still building only after every later target (it then ran alone, with one core idle).
 # In this order every slot is taken until ovr ends, so detectors starts with their networks cached;
 # a network it reached first it would train itself, to the same bits, and the other sweep load it.
 # beyond (issue 11) follows ovr: its kNN on the AE's and the DBN's A1 scores their networks too.
@@ -140,7 +140,7 @@ $(PAPER)/.wandb-summary: $(PAPER)/paper.md experiments/wandb_summary.py
 # thread each, the pretrained ones one worker with every thread. `make reproduce` runs JOBS sweeps
 # at once instead (make -j, SWEEP_JOBS=1: each sweep in one process of one thread), so no core
 # idles while a sweep starts or finishes its last network. LOGGER=wandb also logs every run to W&B (offline without a login; it
-# costs about 0.3 s a run); the summary step logs one W&B run per experiment either way.
+# costs a fraction of a second a run); the summary step logs one W&B run per experiment either way.
 LOGGER ?= none
 $(SWEEPS)/%.done: $(SRC) experiments/sweep.py | data
 	@mkdir -p $(@D)
@@ -153,15 +153,15 @@ $(SWEEPS)/%.done: $(SRC) experiments/sweep.py | data
 SWEEP_JOBS ?=
 # ovr and ovr_dbn run two slices of their rate x seed product: every seed of the profile at p = 0.1
 # (where the deep networks, detectors and the published numbers are compared) and seed 0 at every
-# rate (the trend over p). The full product (3 seeds at every rate) would add about 32 core-minutes,
+# rate (the trend over p). The full product (3 seeds at every rate) would add half an hour of cores,
 # which the hour on 2 cores does not hold (issue 14); `run.py -m +experiment=ovr` still runs it all.
 RATE_SLICES := --slice dataset.contamination=0.1 --slice seed=0
 SLICES_ovr := $(RATE_SLICES)
 SLICES_ovr_dbn := $(RATE_SLICES)
-# beyond: the trimmed-loss AE (the one method that trains new networks, ~5 s each) on seed 0 only.
+# beyond: the trimmed-loss AE (the one method that trains new networks) on seed 0 only.
 SLICES_beyond := --slice seed=0 --slice '+method=raw_knn,raw_knncos,ae_knn,dbn_knn,pre_knn,ensemble'
-# peers: PyOD's deep detectors (AutoEncoder, DIF, DeepSVDD: about 100 s a set on one thread with the
-# library's defaults) on seed 0 only; IForest, KNN, PCA and ECOD (9 s a set together) on every seed.
+# peers: PyOD's deep detectors (AutoEncoder, DIF, DeepSVDD: the slow ones with the library's
+# defaults) on seed 0 only; IForest, KNN, PCA and ECOD (fast) on every seed.
 SLICES_peers := --slice seed=0 --slice '+method=pyod_iforest,pyod_knn,pyod_pca,pyod_ecod'
 
 # Collect: a CSV row per run; --scores / --extremes also keep the per-image scores and the
@@ -239,14 +239,13 @@ $(PAPER)/paper.md: paper/write_paper.py paper/paper.in.md paper/common.py $(wild
 	$(PY) -m paper.write_paper paper/paper.in.md $(RESULTS) $(TABLES) $@
 
 # The settings of issue 11's methods, chosen on the test split (not part of reproduce: they are fixed
-# before it; conf/method/ holds them and a test checks the two agree). About 10 minutes.
+# before it; conf/method/ holds them and a test checks the two agree).
 select: data ## choose k, input size and ensemble members on the test split -> paper/results/selection.json
 	$(RUN) experiments/select_settings.py paper/results/selection.json
 
 # PyOD's detectors with their defaults on beyond's sets (issue 11's peers). Not part of reproduce:
-# about 50 core-minutes (slices above; the sweep stamp records its seconds), which the hour does not
-# hold. The table of beyond reads $(RESULTS)/peers.csv (committed for the full profile) if it is there.
-peers: data ## PyOD's detectors (defaults) on beyond's sets -> $(RESULTS)/peers.csv (~25 min, not in reproduce)
+# its PyOD defaults cost more than the hour holds (slices above; the sweep stamp records its seconds). The table of beyond reads $(RESULTS)/peers.csv (committed for the full profile) if it is there.
+peers: data ## PyOD's detectors (defaults) on beyond's sets -> $(RESULTS)/peers.csv (not in reproduce)
 	$(MAKE) --no-print-directory $(SWEEPS)/peers.done PROFILE=$(PROFILE)
 	$(COLLECT) $(SWEEPS)/peers $(RESULTS)/peers.csv
 
@@ -259,7 +258,7 @@ rates: data ## section 6's methods at every p, seed 0 -> $(RESULTS)/beyond_rates
 
 # Float rounding alone (issue 33): make verify's sample trained on MKL's two code paths on this
 # machine, the shim's (as the sweeps run) and MKL's own; tab_rounding sets them beside the seed
-# spread. Not part of reproduce (about two minutes); its results are committed when it ran.
+# spread. Not part of reproduce; its results are committed when it ran.
 rounding: data ## the verify sample on MKL's two code paths -> $(RESULTS)/rounding_*.csv (not in reproduce)
 	$(RUN) experiments/verify.py --out outputs/rounding/shim --record $(RESULTS)/rounding_shim.csv
 	$(PY) experiments/verify.py --out outputs/rounding/vendor --record $(RESULTS)/rounding_vendor.csv

@@ -1,8 +1,9 @@
 """Table: which of the paper's verdicts survive a reproduction on another machine. Every paired,
 Holm-corrected verdict of sections 2, 3, 4 and 6 is computed twice, by the same table code: from
-the committed results and from a full `make reproduce` of the same code on another machine of the
-same kind (paper/results/rerun/: only float rounding differs, which the DBN's sampling amplifies).
-A verdict that differs between the two is fragile: a finding of neither machine.
+the committed results and from a full `make reproduce` on another machine of the same kind
+(paper/results/rerun/; the caption names the commits of both, which must compute the same, so
+that only float rounding differs, which the DBN's sampling amplifies). A verdict that differs
+between the two is fragile: a finding of neither machine.
 
 `python -m paper.tables.tab_fragile RESULTS_DIR RERUN_DIR OUT.md`; reads only the collected
 results (ovr, deep, beyond, clutter_sweep; selection.json and peers.csv from RESULTS_DIR for both).
@@ -110,17 +111,28 @@ def summary(tab: pd.DataFrame, fragile: pd.DataFrame) -> str:
     )
 
 
+def commits(folder: Path) -> str:
+    """The commits that made a results folder's runs (the four files this table reads)."""
+    found = {
+        str(c)[:7]
+        for name in ("ovr", "deep", "beyond", "clutter_sweep")
+        for c in pd.read_csv(folder / f"{name}.csv")["git_commit"].dropna()
+    }
+    return ", ".join(sorted(found))
+
+
 def main() -> None:
     results, rerun, out = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
     tab, fragile = table(verdicts(results, results), verdicts(rerun, results))
     moved = drift(results, rerun)
     caption = (
         "Verdicts on two machines: each paired, Holm-corrected verdict of the paper computed from "
-        "the committed results and from a full rerun of the same code on another 2-core AMD "
-        f"EPYC machine ({rerun}); counts of verdicts (no interval: a verdict is the same or not)"
+        f"the committed results (commits {commits(results)}) and from a full rerun on another "
+        f"2-core AMD EPYC machine ({rerun}, commits {commits(rerun)}); counts of verdicts (no "
+        "interval: a verdict is the same or not)"
     )
     drift_caption = (
-        "Per network, over every run of both: the share of runs with the same AUROC to the last "
+        "Per network, over every run of both result sets: the share of runs with the same AUROC to the last "
         "digit and the largest |difference| of AUROC and AP (maxima over the runs, no interval)"
     )
     md = (

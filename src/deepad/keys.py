@@ -77,13 +77,17 @@ def data_key(x: torch.Tensor) -> str:
     return h.hexdigest()[:16]
 
 
-def _groups(cfg: DictConfig, names: tuple[str, ...]) -> dict:
-    """These config groups, resolved, less their display-only keys."""
-    parts = {k: OmegaConf.to_container(cfg[k], resolve=True) for k in names}
+def _without_display(tree: dict) -> dict:
+    """A resolved config tree less its display-only keys (`DISPLAY`), in place."""
     for group, keys in DISPLAY.items():
         for k in keys:
-            parts.get(group, {}).pop(k, None)
-    return parts
+            tree.get(group, {}).pop(k, None)
+    return tree
+
+
+def _groups(cfg: DictConfig, names: tuple[str, ...]) -> dict:
+    """These config groups, resolved, less their display-only keys."""
+    return _without_display({k: OmegaConf.to_container(cfg[k], resolve=True) for k in names})
 
 
 def run_key(cfg: DictConfig) -> str:
@@ -92,9 +96,7 @@ def run_key(cfg: DictConfig) -> str:
     resolved = OmegaConf.to_container(cfg, resolve=True)
     for k in NOT_RUN:
         resolved.pop(k, None)
-    for group, keys in DISPLAY.items():
-        for k in keys:
-            resolved.get(group, {}).pop(k, None)
+    _without_display(resolved)
     files = folders.fingerprint(cfg.dataset)
     resolved.update(code=code_hash(), libraries=library_versions(), files=files)
     return _digest(resolved)
