@@ -155,3 +155,16 @@ def test_the_readme_examples_run_as_typed(folder, tmp_path, monkeypatch):
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path
     )
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_a_folder_under_out_that_is_not_a_score_is_never_removed(folder, tmp_path):
+    """Only score folders (a folder run written exactly there) are cleaned: a user's own folder of
+    the same look beside them stays, byte for byte."""
+    out = tmp_path / "out"
+    mine = out / "my_run"
+    mine.mkdir(parents=True)
+    (mine / "config.yaml").write_text("dataset:\n  name: mnist\npaths:\n  output_dir: elsewhere\n")
+    (mine / "scores.csv").write_text("index,score\n0,1.0\n")
+    _cli(folder, out, "--features", "raw", "--set", TINY[0])
+    assert (mine / "scores.csv").read_text() == "index,score\n0,1.0\n"
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["my_run", "raw"]

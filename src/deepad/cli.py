@@ -141,16 +141,24 @@ def _manifest(path: Path) -> dict:
 
 
 def _unlisted_runs(args: argparse.Namespace, made: dict) -> list[str]:
-    """Run folders under --out (a scores.csv beside a config.yaml) that no manifest lists and this
-    call did not make: left by an older call or an interrupted one."""
-    return [
-        p.name
-        for p in sorted(args.out.iterdir())
-        if p.is_dir()
-        and p.name not in made
-        and (p / "scores.csv").is_file()
-        and (p / "config.yaml").is_file()
-    ]
+    """Score folders under --out that no manifest lists and this call did not make, left by an
+    older or an interrupted call: a run of a folder (`dataset=folder`) whose own config says it was
+    written exactly there. Anything else under --out is never touched."""
+    import yaml
+
+    out = []
+    for p in sorted(args.out.iterdir()):
+        if not p.is_dir() or p.name in made or not (p / "config.yaml").is_file():
+            continue
+        try:
+            cfg = yaml.safe_load((p / "config.yaml").read_text()) or {}
+            ours = cfg["dataset"]["name"] == "folder"
+            ours = ours and Path(cfg["paths"]["output_dir"]).resolve() == p.resolve()
+        except (OSError, KeyError, TypeError, yaml.YAMLError):
+            ours = False
+        if ours:
+            out.append(p.name)
+    return out
 
 
 DEFAULT_METHODS = ("ensemble",)  # the best label-free score of the paper (tab_beyond)
