@@ -8,7 +8,7 @@ DATA := data
 SRC := $(shell find src -name '*.py' -o -name '*.yaml' 2>/dev/null) experiments/run.py  # conf/ is src/deepad/conf
 export PYTHONHASHSEED := 0
 
-.PHONY: help install data test test-all lint format reproduce sweeps results paper summary select peers rates rounding verify bench clean
+.PHONY: help install data test test-all lint format reproduce sweeps results paper summary select peers rates rounding mkl-paths verify bench clean
 .DEFAULT_GOAL := help
 
 help: ## list the targets
@@ -112,8 +112,8 @@ IMAGENET_TAB := $(if $(or $(IMAGENET),$(wildcard $(RESULTS)/imagenet.csv)),image
 RATES_TAB := $(if $(wildcard $(RESULTS)/beyond_rates.csv),beyond_rates)  # make rates, if it ran
 ROUNDING_TAB := $(if $(wildcard $(RESULTS)/rounding_vendor.csv),rounding)  # make rounding, if it ran
 FRAGILE_TAB := $(if $(wildcard $(RESULTS)/rerun/ovr.csv),fragile)  # a rerun on another machine, if kept
-TABS := $(foreach t,ovr wilcoxon seed_spread published deep detectors beyond $(RATES_TAB) $(ROUNDING_TAB) $(FRAGILE_TAB) convergence ugly_digits clutter clutter_verdict pretrained_size $(IMAGENET_TAB),$(TABLES)/$(t).md)
-FIGS := $(foreach f,ugly_digits auroc_vs_p heatmap_ovr roc convergence clutter clutter_q examples,$(FIGURES)/$(f).png)
+TABS := $(foreach t,ovr wilcoxon seed_spread published deep detectors beyond $(RATES_TAB) $(ROUNDING_TAB) $(FRAGILE_TAB) convergence ugly_digits clutter clutter_verdict pretrained_size photos photo_size photo_clutter $(IMAGENET_TAB),$(TABLES)/$(t).md)
+FIGS := $(foreach f,ugly_digits auroc_vs_p heatmap_ovr roc convergence clutter clutter_q examples photos photo_curves,$(FIGURES)/$(f).png)
 START := $(shell date +%s)
 COLLECT := $(PY) experiments/collect.py
 RESULT_CSVS := $(foreach r,ovr deep beyond ugly_digits clutter_sweep pretrained_size cats_dogs cats_dogs_measures $(if $(IMAGENET),imagenet),$(RESULTS)/$(r).csv)
@@ -200,6 +200,9 @@ $(RESULTS)/imagenet.csv: $(SWEEPS)/imagenet.done $(SWEEPS)/imagenet_pretrained.d
 $(RESULTS)/deep_curves.csv.gz: $(RESULTS)/deep.csv  # written with it by collect --curves
 	@test -f $@ || { echo "$@ is missing: rm $< and run make results PROFILE=$(PROFILE)" >&2; exit 1; }
 	@touch -r $< $@  # as new as deep.csv, so a second make reproduce does nothing
+$(RESULTS)/cats_dogs_curves.csv.gz $(RESULTS)/cats_dogs_scores.csv.gz: $(RESULTS)/cats_dogs.csv  # collect wrote them
+	@test -f $@ || { echo "$@ is missing: rm $< and run make results PROFILE=$(PROFILE)" >&2; exit 1; }
+	@touch -r $< $@
 else
 $(RESULTS)/%.csv $(RESULTS)/%.csv.gz:
 	@test -f $@ || { echo "make paper: $@ is missing; make results PROFILE=$(PROFILE) runs the sweeps that make it" >&2; exit 1; }
@@ -230,6 +233,10 @@ $(TABLES)/clutter.md: $(RESULTS)/clutter_sweep.csv
 $(TABLES)/clutter_verdict.md: $(RESULTS)/clutter_sweep.csv
 $(TABLES)/pretrained_size.md: $(RESULTS)/pretrained_size.csv
 $(TABLES)/imagenet.md: $(RESULTS)/imagenet.csv
+$(TABLES)/photos.md: $(RESULTS)/cats_dogs.csv paper/photos.py
+$(TABLES)/photo_size.md: $(RESULTS)/cats_dogs.csv $(RESULTS)/pretrained_size.csv paper/photos.py
+$(TABLES)/photo_clutter.md: $(RESULTS)/cats_dogs.csv $(RESULTS)/cats_dogs_scores.csv.gz \
+  $(RESULTS)/cats_dogs_measures.csv paper/photos.py paper/tables/tab_photos.py
 
 $(FIGURES)/%.png: paper/figures/fig_%.py paper/common.py
 	$(PY) -m paper.figures.fig_$* $(filter %.csv %.csv.gz,$^) $@
@@ -240,10 +247,16 @@ $(FIGURES)/clutter.png: $(RESULTS)/clutter_sweep.csv
 $(FIGURES)/clutter_q.png: $(RESULTS)/clutter_sweep.csv
 $(FIGURES)/convergence.png: $(RESULTS)/deep_curves.csv.gz paper/tables/tab_convergence.py
 
+$(FIGURES)/photo_curves.png: $(RESULTS)/cats_dogs_curves.csv.gz
+$(FIGURES)/photos.png: paper/figures/fig_photos.py paper/photos.py $(RESULTS)/cats_dogs.csv \
+  $(RESULTS)/cats_dogs_scores.csv.gz | data  # the photos themselves from the data, by index
+	$(PY) -m paper.figures.fig_photos $(RESULTS)/cats_dogs.csv $(RESULTS)/cats_dogs_scores.csv.gz $@ $(DATA)
+
 $(FIGURES)/examples.png: paper/figures/fig_examples.py src/deepad/data/sets.py $(wildcard conf/dataset/*.yaml) | data
 	$(PY) -m paper.figures.fig_examples $@ $(DATA)
 
-$(PAPER)/paper.md: paper/write_paper.py paper/paper.in.md paper/common.py $(wildcard paper/tables/tab_*.py) \
+$(PAPER)/paper.md: paper/write_paper.py paper/paper.in.md paper/common.py paper/photos.py $(wildcard paper/tables/tab_*.py) \
+  $(wildcard $(RESULTS)/mkl_paths.json) \
   $(TABS) $(FIGS)
 	$(PY) -m paper.write_paper paper/paper.in.md $(RESULTS) $(TABLES) $@
 
@@ -271,6 +284,10 @@ rates: data ## section 6's methods at every p, seed 0 -> $(RESULTS)/beyond_rates
 rounding: data ## the verify sample on MKL's two code paths -> $(RESULTS)/rounding_*.csv (not in reproduce)
 	$(RUN) experiments/verify.py --out outputs/rounding/shim --record $(RESULTS)/rounding_shim.csv
 	$(PY) experiments/verify.py --out outputs/rounding/vendor --record $(RESULTS)/rounding_vendor.csv
+
+# Issue 33's last item: does MKL_CBWR=COMPATIBLE make MKL's two paths agree on a DBN, at what cost?
+mkl-paths: data ## one DBN on MKL's two code paths, with and without MKL_CBWR -> $(RESULTS)/mkl_paths.json (not in reproduce)
+	$(PY) -m benchmarks.mkl_paths --out $(RESULTS)/mkl_paths.json
 
 verify: data ## re-run a sample of the committed runs from a fresh cache; compare with $(RESULTS) (exit 1 beyond tolerance)
 	$(RUN) experiments/verify.py --results $(RESULTS)

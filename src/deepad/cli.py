@@ -49,7 +49,7 @@ def compose(folder: Path, variant: str, args: argparse.Namespace) -> DictConfig:
         "dataset=folder",
         f"dataset.root={_quoted(folder)}",
         f"dataset.size={args.size}",
-        f"dataset.grey={not args.rgb}",
+        f"dataset.grey={args.colour == 'grey'}",
         f"dataset.max_pixels={args.max_pixels}",
         *(
             [f"+method={variant}"]
@@ -65,7 +65,32 @@ def compose(folder: Path, variant: str, args: argparse.Namespace) -> DictConfig:
     ]
     cfg = config.compose(overrides)
     cfg.dataset.exclude = [*cfg.dataset.exclude, *never_input(args)]  # beside conf's defaults
+    if args.pretrained_size:  # EfficientNet-Lite0's input, for the scores that use it
+        if cfg.model.name == "pretrained":
+            cfg.model.input_size = args.pretrained_size
+        if cfg.features.name == "ensemble":
+            cfg.features.input_size = args.pretrained_size
     return cfg
+
+
+COLOUR_SIZE, GREY_SIZE = 32, 28  # --size auto: CIFAR-10's side for colour, MNIST's for grey
+COLOUR_PRETRAINED = 224  # --pretrained-size auto on colour photos (the paper's photo size table)
+
+
+def resolve_auto(args: argparse.Namespace, folder: Path) -> None:
+    """--colour, --size and --pretrained-size `auto`, from the folder: colour photos keep RGB,
+    are read at 32 px for the networks trained on them and reach EfficientNet-Lite0 at 224 px;
+    grey images are read at 28 px and the methods keep their own pretrained input size."""
+    if args.colour == "auto":
+        with folders.listed_once():
+            args.colour = (
+                "rgb" if folders.is_colour(str(folder), tuple(never_input(args))) else "grey"
+            )
+    colour = args.colour == "rgb"
+    if args.size == "auto":
+        args.size = COLOUR_SIZE if colour else GREY_SIZE
+    if args.pretrained_size == "auto":
+        args.pretrained_size = COLOUR_PRETRAINED if colour else None
 
 
 def never_input(args: argparse.Namespace) -> list[str]:
@@ -82,6 +107,11 @@ def score(args: argparse.Namespace) -> pd.DataFrame:
         raise DataSourceError(f"{args.folder} is not a folder: give the folder of images to rank")
     writable(args.out, "--out")  # before any work: a path that cannot be written is one line
     writable(args.cache, "--cache")
+    resolve_auto(args, folder)
+    print(
+        f"[deepad] {args.folder}: read as {args.colour.upper()} at {args.size} px"
+        + (f"; EfficientNet-Lite0 at {args.pretrained_size} px" if args.pretrained_size else "")
+    )
     names = args.methods or args.features
     configs = [compose(folder, variant, args) for variant in names]  # bad names fail here
     for cfg in configs:  # bad values too, before --out is touched
@@ -215,6 +245,13 @@ def _at_least(low: int):
     return whole
 
 
+def _auto_or(number):
+    def pick(value: str):
+        return "auto" if value == "auto" else number(value)
+
+    return pick
+
+
 class _Help(argparse.HelpFormatter):
     """Every option's default in its help line, unless the line states it or there is none."""
 
@@ -261,9 +298,25 @@ def parser() -> argparse.ArgumentParser:
             help=f"with --features; choices: {', '.join(config.choices(group))}",
         )
     s.add_argument(
-        "--size", type=_at_least(1), default=28, help="images are resized to size x size"
+        "--size",
+        type=_auto_or(_at_least(1)),
+        default="auto",
+        help=f"images are resized to size x size; auto: {COLOUR_SIZE} for colour, {GREY_SIZE} for grey",
     )
-    s.add_argument("--rgb", action="store_true", help="keep colour (default: grey)")
+    s.add_argument(
+        "--colour",
+        choices=("auto", "rgb", "grey"),
+        default="auto",
+        help="keep colour (rgb) or read grey; auto: rgb when the folder's images have colour",
+    )
+    s.add_argument("--rgb", dest="colour", action="store_const", const="rgb", help="--colour rgb")
+    s.add_argument(
+        "--pretrained-size",
+        type=_auto_or(_at_least(16)),
+        default="auto",
+        help="EfficientNet-Lite0's input side for the scores that use it; auto: "
+        f"{COLOUR_PRETRAINED} for colour, the method's own for grey",
+    )
     s.add_argument("--epochs", type=_at_least(1), help="training epochs (default: conf/trainer/)")
     s.add_argument("--seed", type=_at_least(0), default=0, help="seeds training, detector, ties")
     s.add_argument("--cache", type=Path, default=Path("cache"), help="model and feature cache")

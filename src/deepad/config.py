@@ -62,6 +62,7 @@ def _unknown_key(err: Exception, overrides: Sequence[str]) -> ValueError | None:
 
         plain = hydra_compose("config", overrides=[o for o in overrides if key not in o])
     keys = [k.rstrip(".") for k in _leaves(OmegaConf.to_container(plain, resolve=False))]
+    keys = [k for k in keys if not k.startswith("profile.")]  # sweep axes, not a run's settings
     by_leaf = {k.rsplit(".", 1)[-1]: k for k in keys}
     near = difflib.get_close_matches(key, keys, n=3) or [
         by_leaf[leaf] for leaf in difflib.get_close_matches(key.rsplit(".", 1)[-1], by_leaf, n=3)

@@ -241,10 +241,14 @@ class Detector(BaseEstimator):
         return detect.rank_average(list(self.member_scores_.values()), weights)  # (N,)
 
     def _member(self, name: str) -> Detector:
-        """An ensemble member: the named method with this run's seed, trainer, cache and input."""
+        """An ensemble member: the named method with this run's seed, trainer, cache and input;
+        a member on EfficientNet-Lite0 at the ensemble's `input_size` when it sets one."""
         trainer = OmegaConf.to_container(self.cfg_.trainer, resolve=True)  # members take its own
         inherited = [f"trainer.{k}={json.dumps(v)}" for k, v in trainer.items()]
         cfg = config.compose_method(name, int(self.cfg_.seed), inherited)
+        size = self.cfg_.features.get("input_size")
+        if size and cfg.model.name == "pretrained":  # the ensemble's EfficientNet input size
+            cfg.model.input_size = int(size)
         return Detector(
             config=cfg, cache=self.cache_, size=self.size, grey=self.grey,
             contamination=self.contamination,

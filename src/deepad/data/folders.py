@@ -220,6 +220,25 @@ def folder_fingerprint(root: str, exclude: tuple[str, ...] = ()) -> str:
     return h.hexdigest()[:16]
 
 
+def is_colour(root: str, exclude: tuple[str, ...] = (), sample: int = 64) -> bool:
+    """True when any of the first `sample` readable images under `root` has colour: its RGB
+    channels differ somewhere by more than 8 of 255 (a grey scan saved as RGB stays grey)."""
+    from PIL import Image
+
+    for path in _image_files(Path(root), exclude)[:sample]:
+        try:
+            with Image.open(path) as img:
+                if img.mode in ("1", "L", "LA", "I", "I;16", "F"):
+                    continue
+                img.thumbnail((64, 64))
+                rgb = np.asarray(img.convert("RGB"), dtype=np.int16)  # (H, W, 3)
+        except (OSError, ValueError, Image.DecompressionBombError):
+            continue
+        if np.abs(rgb - rgb.mean(2, keepdims=True)).max() > 8:
+            return True
+    return False
+
+
 @functools.lru_cache(maxsize=4)
 def read_images(
     root: str,

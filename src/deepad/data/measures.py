@@ -5,7 +5,8 @@ drawn to cluttered backgrounds; features are not).
 - `clutter`: mean gradient magnitude of the grey image in the border ring outside the central box
   (the object of a CIFAR-10 photo sits mostly in the centre; its background fills the ring);
 - `contrast`: standard deviation of the grey image;
-- `brightness`: mean of the grey image.
+- `brightness`: mean of the grey image;
+- `saturation`: mean colourfulness, max - min over the RGB channels per pixel (0 for grey images).
 
 Grey = the channel mean, in [0, 1]; gradients are central differences (`np.gradient`). None reads a
 label. `python -m deepad.data.measures ROOT OUT.csv` writes them for every cats-and-dogs image by
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 MARGIN = 0.25  # the central box leaves this share of the side on each edge to the border ring
-MEASURES = ("clutter", "contrast", "brightness")
+MEASURES = ("clutter", "contrast", "brightness", "saturation")
 
 
 def grey(images: np.ndarray) -> np.ndarray:
@@ -48,8 +49,14 @@ def clutter(images: np.ndarray, margin: float = MARGIN) -> np.ndarray:
 def measure(images: np.ndarray) -> pd.DataFrame:
     """Every measure of every image: (N, len(MEASURES)) as a frame."""
     g = grey(images)
+    chroma = (images.max(1).astype(np.float64) - images.min(1)) / 255.0  # (N, H, W)
     return pd.DataFrame(
-        {"clutter": clutter(images), "contrast": g.std((1, 2)), "brightness": g.mean((1, 2))}
+        {
+            "clutter": clutter(images),
+            "contrast": g.std((1, 2)),
+            "brightness": g.mean((1, 2)),
+            "saturation": chroma.mean((1, 2)),
+        }
     )
 
 

@@ -268,7 +268,8 @@ def _build(cfg) -> ImageSet:
         return unlabelled_folder(cfg)
     else:
         raise ValueError(
-            f"unknown dataset {name!r}; choose {', '.join(sources.LOADERS)}, image_folder, folder or synthetic"
+            f"unknown dataset {name!r}; choose {', '.join(sources.LOADERS)}, image_folder, folder "
+            "or synthetic"
         )
     anomaly = cfg.get("anomaly")
     s = contaminate(
