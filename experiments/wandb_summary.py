@@ -28,6 +28,11 @@ EXPERIMENTS = {
     "ugly_digits": ("ugly_digits", ["ugly_digits"], ["ugly_digits"]),
     "clutter_sweep": ("clutter_sweep", ["clutter", "clutter_verdict"], ["clutter", "clutter_q"]),
     "pretrained_size": ("pretrained_size", ["pretrained_size"], []),
+    "cats_dogs": (
+        "cats_dogs",
+        ["photos", "photo_size", "photo_clutter"],
+        ["photos", "photo_curves"],
+    ),
 }
 
 

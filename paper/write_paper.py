@@ -485,6 +485,7 @@ def photo_verdicts(frame: pd.DataFrame) -> dict[str, str]:
     out["photo:remedy_tests"] = str(len(remedy))
     by_score = remedy.groupby("score")["verdict"].nunique()
     moved = by_score[by_score > 1].index.tolist()
+    out["photo:epochs_stable"] = knob_stable(premise, remedy)
     rates = remedy["p"].nunique()
     out["photo:remedy_stable"] = (
         "one rate only, so whether a verdict survives a change of rate is not measured"
@@ -531,6 +532,38 @@ def mkl_values(results_dir: Path) -> dict[str, str]:
             "numbers are then those of neither path above)"
         ),
     }
+
+
+def knob_stable(premise: pd.DataFrame, remedy: pd.DataFrame) -> str:
+    """Whether the photo verdicts survive the training-length knob: each score of the short
+    training ('AE RE (30 epochs)') against the same score trained to the plateau, at its rate."""
+    import re
+
+    def pairs(table: pd.DataFrame, column: str) -> list[tuple[str, str, str, str]]:
+        out = []
+        for r in table.itertuples(index=False):
+            name = getattr(r, column)
+            short = re.fullmatch(r"(.+) \((\d+) epochs\)", name)
+            if not short:
+                continue
+            base = table[(table[column] == short[1]) & (table["p"] == r.p)]
+            if column == "RE":
+                base = base[base["measure"] == r.measure]
+            if len(base):
+                what = f"{name} ({r.measure})" if column == "RE" else name
+                out.append((what, short[2], base["verdict"].iloc[0], r.verdict))
+        return out
+
+    compared = pairs(premise, "RE") + pairs(remedy, "score")
+    if not compared:
+        return "the training length was not varied"
+    moved = [f"{what}: {long} -> {short}" for what, _, long, short in compared if long != short]
+    epochs = compared[0][1]
+    return (
+        f"at {epochs} epochs instead of the plateau, {len(compared) - len(moved)} of "
+        f"{len(compared)} verdicts (premise by measure, and remedy) are the same"
+        + (f"; moved: {'; '.join(moved)}" if moved else "")
+    )
 
 
 def protocol_values() -> dict[str, str]:

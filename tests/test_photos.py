@@ -242,3 +242,34 @@ def test_ensemble_members_take_its_pretrained_input_size():
     plain = Detector(method="ensemble")
     plain.cfg_, plain.cache_ = plain.compose(), as_cache(False)
     assert plain._member("pre_knn").config.model.input_size == 32  # the method's own
+
+
+def test_shorter_training_is_named_and_judged_against_its_own_re():
+    runs = pd.DataFrame(
+        {"status": "ok", "model": ["ae_h2o"] * 4 + ["pretrained"],
+         "features": ["re", "a1", "re", "a1", "a1"], "detector": "iforest",
+         "epochs": [300, 300, 30, 30, np.nan], "input_size": [np.nan] * 4 + [224],
+         "nominal": 0, "method": None}
+    )  # fmt: skip
+    names = photos.named(runs)["score"].tolist()
+    assert names == ["AE RE", "AE A1", "AE RE (30 epochs)", "AE A1 (30 epochs)",
+                     "EffNet-Lite0 A1 @ 224 px"]  # fmt: skip
+    assert photos.baselines(names) == {
+        "AE A1": "AE RE", "AE A1 (30 epochs)": "AE RE (30 epochs)",
+        "EffNet-Lite0 A1 @ 224 px": "AE RE",
+    }  # fmt: skip
+
+
+def test_the_training_length_knob_says_which_verdicts_moved():
+    from paper.write_paper import knob_stable
+
+    premise = pd.DataFrame(
+        {"RE": ["AE RE", "AE RE (30 epochs)"], "measure": "clutter", "p": 0.05,
+         "verdict": ["enriched", "not shown"]}
+    )  # fmt: skip
+    remedy = pd.DataFrame(
+        {"score": ["AE A1", "AE A1 (30 epochs)"], "p": 0.05, "verdict": ["holds", "holds"]}
+    )
+    said = knob_stable(premise, remedy)
+    assert said.startswith("at 30 epochs instead of the plateau, 1 of 2 verdicts")
+    assert "AE RE (30 epochs) (clutter): enriched -> not shown" in said

@@ -32,6 +32,10 @@ def table(frame: pd.DataFrame, p: float) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def commits(frame: pd.DataFrame) -> str:
+    return ", ".join(sorted(frame["git_commit"].dropna().astype(str).str[:7].unique()))
+
+
 def main() -> None:
     src, scores, measures, out = map(Path, sys.argv[1:5])
     frame = photos.draws(pd.read_csv(src), pd.read_csv(scores), pd.read_csv(measures))
@@ -40,8 +44,9 @@ def main() -> None:
     caption = (
         f"False alarms on the cat and dog photos at p = {p:g}: rank correlation (rho, mean over "
         "draws) of each score with border clutter, contrast, brightness and saturation among the "
-        "nominal photos, and the share of its top-k nominal photos in each measure's top quartile (chance "
-        f"0.25) [95% bootstrap interval over the {seeds} seeds within each direction]"
+        "nominal photos, and the share of its top-k nominal photos in each measure's top "
+        f"quartile (chance {photos.CHANCE:g}) [95% bootstrap interval over the {seeds} seeds "
+        f"within each direction] (commit {commits(frame)})"
     )
     common.write_table(out, caption, table(frame, p))
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from paper import common, photos
+from paper.tables import tab_photo_clutter
 
 COLUMNS = {"A1 IF": "EffNet-Lite0 A1", "A2 IF": "EffNet-Lite0 A2", "kNN": "EffNet-Lite0 kNN"}
 
@@ -42,7 +43,8 @@ def main() -> None:
         "EfficientNet-Lite0 (ImageNet weights, frozen) on the cat and dog photos by input size: "
         "AUROC, mean over both directions and rates [95% bootstrap interval over the (rate, seed) "
         "draws within each direction], and the seconds of one feature pass (pretrained_size runs, "
-        f"{threads} torch threads; each photo's features are computed once per size and cached)"
+        f"{threads} torch threads; each photo's features are computed once per size and cached) "
+        f"(commit {tab_photo_clutter.commits(runs)})"
     )
     common.write_table(out, caption, table(runs, size))
 
