@@ -10,7 +10,8 @@ Per run (one score, one direction, one rate, one seed), among the nominal photos
 Units: two directions (cats nominal, dogs nominal) cannot carry a test over classes, so intervals
 and tests pair the (direction, seed) draws of one rate: a seed redraws the anomalies and the
 networks, not the nominal photos. Intervals resample the seeds within each direction and average
-the two directions (`unit_ci`); tests are paired t-tests over the draws, Holm-corrected per question.
+the two directions (`unit_ci`); tests are paired t-tests over the draws, Holm-corrected per
+question, rate and one-knob setting (`knob`).
 """
 
 from __future__ import annotations
@@ -177,12 +178,19 @@ def premise(frame: pd.DataFrame) -> pd.DataFrame:
                 )  # fmt: skip
     table = pd.DataFrame(rows)
     if len(table):
-        table["p_holm"] = table.groupby("p")["p_value"].transform(lambda s: common.holm(s))
+        family = [table["p"], table["RE"].map(knob)]
+        table["p_holm"] = table.groupby(family)["p_value"].transform(lambda s: common.holm(s))
         table["verdict"] = [
             "not shown" if not q < ALPHA else ("enriched" if share > CHANCE else "depleted")
             for q, share in zip(table["p_holm"], table["share"], strict=True)
         ]
     return table
+
+
+def knob(score: str) -> str:
+    """The one-knob setting a score was run at: '30 epochs' for 'AE RE (30 epochs)', else ''.
+    Each setting is a Holm family of its own (per question and rate)."""
+    return score.partition(" (")[2].rstrip(")")
 
 
 def baselines(scores: Sequence[str]) -> dict[str, str]:
@@ -218,7 +226,8 @@ def remedy(frame: pd.DataFrame, measure: str = "clutter") -> pd.DataFrame:
             )  # fmt: skip
     table = pd.DataFrame(rows)
     if len(table):
-        table["p_holm"] = table.groupby("p")["p_value"].transform(lambda s: common.holm(s))
+        family = [table["p"], table["score"].map(knob)]
+        table["p_holm"] = table.groupby(family)["p_value"].transform(lambda s: common.holm(s))
         table["verdict"] = [verdict(r) for r in table.itertuples(index=False)]
     return table
 
