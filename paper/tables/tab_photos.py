@@ -32,7 +32,7 @@ def table(runs: pd.DataFrame) -> pd.DataFrame:
             row[photos.DIRECTIONS[d].split(",")[0]] = f"{at['auroc'].mean():.3f}"
         row["runs"] = len(part)
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).fillna("")  # a score not run at a rate: an empty cell
 
 
 def caption(runs: pd.DataFrame) -> str:
