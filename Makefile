@@ -116,7 +116,8 @@ TABS := $(foreach t,ovr wilcoxon seed_spread published deep detectors beyond $(R
 FIGS := $(foreach f,ugly_digits auroc_vs_p heatmap_ovr roc convergence clutter clutter_q examples photos photo_curves,$(FIGURES)/$(f).png)
 START := $(shell date +%s)
 COLLECT := $(PY) experiments/collect.py
-RESULT_CSVS := $(foreach r,ovr deep beyond ugly_digits clutter_sweep pretrained_size cats_dogs cats_dogs_measures $(if $(IMAGENET),imagenet),$(RESULTS)/$(r).csv)
+RESULT_CSVS := $(foreach r,ovr deep beyond ugly_digits ugly_digits_measures clutter_sweep pretrained_size cats_dogs \
+  cats_dogs_measures $(if $(IMAGENET),imagenet),$(RESULTS)/$(r).csv)
 
 reproduce: data ## the paper: sweeps, results, then make paper and the W&B summary runs [PROFILE=quick]
 	$(MAKE) --no-print-directory -j$(JOBS) results PROFILE=$(PROFILE) SWEEP_JOBS=1
@@ -193,7 +194,10 @@ $(RESULTS)/cats_dogs.csv: $(PHOTOS:%=$(SWEEPS)/%.done) experiments/collect.py
 	$(COLLECT) $(PHOTOS:%=$(SWEEPS)/%) $@ --scores "seed >= 0" --curves "model in ['ae_h2o', 'ae_dense', 'ae_conv', 'dbn']"
 
 $(RESULTS)/cats_dogs_measures.csv: src/deepad/data/measures.py | data  # label-free, per image
-	$(PY) -m deepad.data.measures $(DATA) $@
+	$(PY) -m deepad.data.measures $(DATA) $@ cats_dogs
+
+$(RESULTS)/ugly_digits_measures.csv: src/deepad/data/measures.py | data  # ink mass per test digit
+	$(PY) -m deepad.data.measures $(DATA) $@ mnist:test
 
 $(RESULTS)/imagenet.csv: $(SWEEPS)/imagenet.done $(SWEEPS)/imagenet_pretrained.done experiments/collect.py
 	$(COLLECT) $(SWEEPS)/imagenet $(SWEEPS)/imagenet_pretrained $@
@@ -228,7 +232,7 @@ $(TABLES)/fragile.md: paper/tables/tab_fragile.py paper/common.py $(wildcard $(R
 	$(PY) -m paper.tables.tab_fragile $(RESULTS) $(RESULTS)/rerun $@
 $(TABLES)/rounding.md: $(RESULTS)/rounding_shim.csv $(RESULTS)/rounding_vendor.csv $(RESULTS)/ovr.csv \
   $(RESULTS)/deep.csv $(RESULTS)/beyond.csv
-$(TABLES)/ugly_digits.md: $(RESULTS)/ugly_digits.csv
+$(TABLES)/ugly_digits.md: $(RESULTS)/ugly_digits.csv $(RESULTS)/ugly_digits_measures.csv
 $(TABLES)/clutter.md: $(RESULTS)/clutter_sweep.csv
 $(TABLES)/clutter_verdict.md: $(RESULTS)/clutter_sweep.csv
 $(TABLES)/pretrained_size.md: $(RESULTS)/pretrained_size.csv

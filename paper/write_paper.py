@@ -358,6 +358,22 @@ def rates_values(results_dir: Path) -> dict[str, str]:
     return out
 
 
+def ugly_values(results_dir: Path, ugly: pd.DataFrame) -> dict[str, str]:
+    """Experiment 1: the digits its networks were fit on, and each score's rank correlation with
+    ink mass (tab_ugly_digits's, mean over seeds)."""
+    scores = results_dir / "ugly_digits_scores.csv.gz"
+    measures = results_dir / "ugly_digits_measures.csv"
+    if not len(ugly) or not scores.is_file() or not measures.is_file():
+        return {}
+    out = {}
+    if "n_fit" in ugly and ugly["n_fit"].notna().any():
+        out["ugly:n_fit"] = f"{int(ugly['n_fit'].dropna().iloc[0]):,}"
+    rho = table_script("ugly_digits").ink(pd.read_csv(scores), ugly, pd.read_csv(measures))
+    for method, values in rho.items():
+        out[f"ugly:ink:{method}"] = f"{sum(values) / len(values):+.2f}"
+    return out
+
+
 def photo_values(results_dir: Path) -> dict[str, str]:
     """The natural-photo section (cats against dogs): run counts, training, AUROC per score, the
     input-size dependence, and the computed clutter verdicts of `paper.photos`."""
@@ -634,6 +650,7 @@ def values(results_dir: Path) -> dict[str, str]:
     out.update(beyond_values(results_dir))
     out.update(rates_values(results_dir))
     out.update(photo_values(results_dir))
+    out.update(ugly_values(results_dir, ugly))
     out.update(mkl_values(results_dir))
     out["stats:resamples"] = f"{common.RESAMPLES:,}"
     out["runs:ovr"] = str(len(ovr))

@@ -74,9 +74,14 @@ def ugly(tmp_path):
             run_dir = f"u/{features}-{seed}"
             rows.append({"run_dir": run_dir, "model": "ae_h2o", "features": features, "seed": seed})
             scores.append(
-                pd.DataFrame({"run_dir": run_dir, "index": range(500), "score": s}).assign(
-                    **{"class": np.arange(500) % 10}
-                )
+                pd.DataFrame(
+                    {
+                        "run_dir": run_dir,
+                        "index": range(500),
+                        "source_index": range(500),
+                        "score": s,
+                    }
+                ).assign(**{"class": np.arange(500) % 10})
             )
             if seed == 0:
                 images.append(rng.integers(0, 255, (3, 16, 1, 28, 28), dtype=np.uint8))
@@ -221,6 +226,18 @@ def test_ugly_digits_table_and_figure(ugly, tmp_path):
     assert "-1.000 ± 0.000" in row and "0.000 ± 0.000" in row  # reversed ranks: no overlap
     _script("paper/figures/fig_ugly_digits.py", ugly, tmp_path / "u.png")
     assert (tmp_path / "u.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_ugly_digits_table_gives_each_score_its_rank_correlation_with_ink(ugly, tmp_path):
+    ink = pd.DataFrame({"source_index": range(500), "brightness": np.linspace(0, 1, 500) ** 2})
+    ink.to_csv(tmp_path / "ink.csv", index=False)
+    _script("paper/tables/tab_ugly_digits.py", ugly, tmp_path / "ink.csv", tmp_path / "u.md")
+    md = (tmp_path / "u.md").read_text()
+    rows = [line for line in md.splitlines() if " vs " not in line]
+    re_row = next(line for line in rows if line.startswith("| AE RE "))
+    a1_row = next(line for line in rows if line.startswith("| AE A1 "))
+    rho_re, rho_a1 = (float(row.split("|")[2].split("±")[0]) for row in (re_row, a1_row))
+    assert rho_re == pytest.approx(-rho_a1) and "rho with ink mass" in md  # A1 = -RE here
 
 
 def test_paper_numbers_come_from_the_results(results, tmp_path):

@@ -316,3 +316,19 @@ def test_launcher_runs_jobs_in_separate_processes(tmp_path, launcher):
     assert done.returncode == 0, done.stderr[-3000:]
     metrics = [json.loads(p.read_text()) for p in (tmp_path / "sw").rglob("metrics.json")]
     assert len(metrics) == 2 and all(m["auroc"] > 0.5 for m in metrics)
+
+
+def test_fit_split_trains_on_one_split_and_scores_another(make_cfg):
+    """H2O's protocol (dataset.fit_split): the network of a run that fits on the train split and
+    scores the test split is the network a transductive run on the train split trains."""
+    common = ["dataset=mnist", "dataset.nominal=[1]", "dataset.cap=300", "trainer.max_epochs=2"]
+    train = pipeline.run(make_cfg(*common, "dataset.split=train", out="train"))
+    held = pipeline.run(
+        make_cfg(*common, "dataset.split=test", "dataset.fit_split=train", out="held")
+    )
+    test = pipeline.run(make_cfg(*common, "dataset.split=test", out="test"))
+    assert held["model_key"] == train["model_key"] != test["model_key"]
+    assert held["n_fit"] == train["n"] and held["n"] == test["n"]
+    assert held["auroc"] != test["auroc"]  # the test split scored by another network
+    with pytest.raises(ValueError, match="dataset.fit_split=val: choose train, test or all"):
+        pipeline.run(make_cfg(*common, "dataset.fit_split=val", out="bad"))

@@ -96,6 +96,18 @@ def finished(out: Path, key: str) -> dict | None:
     return None
 
 
+def fit_set(dataset: DictConfig) -> sets.ImageSet | None:
+    """The images a run fits its network and detector on when `dataset.fit_split` names another
+    split (H2O's ugly digits: train on the training digits, score the test digits): the same
+    recipe (classes, rate, seed) drawn from that split. None when unset: fit on the scored set."""
+    split = dataset.get("fit_split")
+    if not split:
+        return None
+    recipe = OmegaConf.to_container(dataset, resolve=True)
+    recipe.update(split=split, fit_split=None)
+    return sets.build(OmegaConf.create(recipe))
+
+
 def run(cfg: DictConfig) -> dict:
     """Run one configuration; write its outputs under cfg.paths.output_dir; return its metrics.
     A run whose metrics.json exists for the same config is skipped (`rerun=true` forces it)."""
@@ -124,12 +136,19 @@ def _run(cfg: DictConfig) -> tuple[dict, pd.DataFrame]:
     np.random.seed(int(cfg.seed))
 
     data = sets.build(cfg.dataset)
+    fit = fit_set(cfg.dataset)  # None: fit on the set it scores (transductive, the proposal's)
     t1 = time.perf_counter()
-    det = Detector.from_config(cfg, cache=Path(cfg.paths.cache)).fit(data.images)  # one path
-    scores = det.decision_scores_  # (N,), higher = more anomalous
+    det = Detector.from_config(cfg, cache=Path(cfg.paths.cache))  # one path
+    if fit is None:
+        scores = det.fit(data.images).decision_scores_  # (N,), higher = more anomalous
+        ties = det.ties_
+    else:
+        scores = det.fit(fit.images).decision_function(data.images)  # (N,) of the scored set
+        ties = detect.ties(scores)
 
     metrics = detect.evaluate(scores, data.record)  # the only reader of the labels
-    metrics.update(det.ties_)  # n_distinct_scores, tied_share (Detector warns when mostly ties)
+    metrics.update(ties)  # n_distinct_scores, tied_share (Detector warns when mostly ties)
+    metrics["n_fit"] = len(data) if fit is None else len(fit)  # the images the network saw
     order = detect.order(scores, int(cfg.seed))  # most anomalous first; ties by the seed
     p = cfg.dataset.get("contamination")  # None: an unlabelled folder, taken as it is
     metrics.update(

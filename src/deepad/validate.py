@@ -140,6 +140,11 @@ def _classes(cfg: DictConfig, key: str, n: int) -> None:
 def check_dataset(cfg: DictConfig) -> None:
     ds = cfg.dataset
     name = ds.get("source") or ds.name  # clutter_mnist is built from mnist
+    if ds.get("fit_split") not in (None, "train", "test", "all"):
+        raise ConfigError(
+            f"dataset.fit_split={ds.fit_split}: choose train, test or all (the split the network "
+            "and detector are fit on), or null to fit on the scored set"
+        )
     if name in ("folder", "image_folder"):
         root = _value(cfg, "dataset.root")
         if not Path(str(root)).is_dir():

@@ -9,8 +9,9 @@ drawn to cluttered backgrounds; features are not).
 - `saturation`: mean colourfulness, max - min over the RGB channels per pixel (0 for grey images).
 
 Grey = the channel mean, in [0, 1]; gradients are central differences (`np.gradient`). None reads a
-label. `python -m deepad.data.measures ROOT OUT.csv` writes them for every cats-and-dogs image by
-its source index (what the paper's photo tables join on).
+label. `python -m deepad.data.measures ROOT OUT.csv [SOURCE]` writes them for every image of a
+source by its source index (what the paper's tables join on): `cats_dogs` (default) or `mnist:test`
+(the ugly digits; there brightness is the ink mass per pixel).
 """
 
 from __future__ import annotations
@@ -65,11 +66,15 @@ def main() -> None:
     from deepad.store import write_atomic
 
     root, out = sys.argv[1], Path(sys.argv[2])
-    src = sources.load_cats_dogs(root)["all"]
-    table = measure(src.images).round(6)
+    name, _, split = (sys.argv[3] if len(sys.argv) > 3 else "cats_dogs").partition(":")
+    if name not in sources.LOADERS:
+        sys.exit(f"measures: unknown source {name!r}; choose {', '.join(sources.LOADERS)}")
+    images = sources.LOADERS[name](root)[split or "all"].images
+    images = images[:, None] if images.ndim == 3 else images  # (N, C, H, W)
+    table = measure(images).round(6)
     table.insert(0, "source_index", np.arange(len(table)))
     write_atomic(out, lambda tmp: table.to_csv(tmp, index=False))
-    print(f"measures of {len(table)} cat and dog images -> {out}")
+    print(f"measures of {len(table)} images of {name} {split} -> {out}")
 
 
 if __name__ == "__main__":
