@@ -271,8 +271,9 @@ def beyond_values(results_dir: Path) -> dict[str, str]:
         top = max(cited, key=cited.get)
         gap = part[best] - cited[top]
         out[f"beyond:vs_published:{ds}"] = (
-            f"{abs(gap):.3f} {'above' if gap > 0 else 'below'} the best published number for "
-            f"this protocol ({top} {cited[top]:.3f})"
+            f"{abs(gap):.3f} {'above' if gap > 0 else 'below'} the best published mean for "
+            f"this protocol ({top} {cited[top]:.3f}; a difference of two means, not a test: the "
+            "published cells give no per-class values or seeds)"
         )
         old = part[[m for m in part.index if m in tab.PROPOSAL]]
         out[f"beyond:best_proposal:{ds}"] = f"{old.idxmax()} ({old.max():.3f})"
