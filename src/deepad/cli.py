@@ -191,7 +191,7 @@ def _unlisted_runs(args: argparse.Namespace, made: dict) -> list[str]:
     return out
 
 
-DEFAULT_METHODS = ("ensemble",)  # the best label-free score of the paper (tab_beyond)
+DEFAULT_METHODS = ("ensemble",)  # the paper's best validation-tuned score (tab_beyond)
 
 
 class Parser(argparse.ArgumentParser):
