@@ -7,8 +7,9 @@ Statistics. The unit of replication is the nominal class: the seeds of one class
 averaged first (`class_means`), and tests pair two methods over the classes, never over
 (class, seed) pairs, which would count one class three times (pseudo-replication).
 
-- `mean_ci`: the mean over classes with its 95% percentile-bootstrap interval over classes: the one
-  uncertainty measure of the paper's tables and figures.
+- `mean_ci`: the mean over classes of the seed-averaged values with its 95% two-level bootstrap
+  interval (classes, then the seeds within each; `two_level`): the one uncertainty measure of
+  the paper's tables and figures, holding the seed spread as well as the class spread.
 - `compare`: per cell, method A against method B paired over classes: wins out of n, the median
   difference with a 95% bootstrap interval, the two-sided Wilcoxon signed-rank p (Wilcoxon 1945;
   exact for n <= 25 without ties) and the Holm-corrected p over the table's family (`holm`, Holm 1979).
@@ -103,7 +104,7 @@ def write_table(out: Path, caption: str, table: pd.DataFrame) -> str:
 
 CI = 0.95
 RESAMPLES = 10_000
-UNCERTAINTY = "95% bootstrap interval over nominal classes (seeds averaged first)"
+UNCERTAINTY = "95% two-level bootstrap interval: classes, then seeds within each"
 
 
 def holm(pvalues: Sequence[float]) -> np.ndarray:
@@ -139,16 +140,36 @@ def bootstrap(values: np.ndarray, stat=np.mean, seed: int = 0) -> tuple[float, f
     return float(lo), float(hi)
 
 
+def two_level(groups: Sequence[np.ndarray], seed: int = 0) -> tuple[float, float]:
+    """95% two-level percentile-bootstrap interval of the mean of class means: each replicate
+    draws the classes with replacement, then the seeds within each drawn class with replacement
+    (Davison & Hinkley 1997, section 3.8), so the interval holds the seed spread as well as the
+    class spread. One seed a class: the plain bootstrap over classes."""
+    groups = [np.asarray(g, dtype=float) for g in groups if len(g)]
+    if len(groups) < 2:
+        return (np.nan, np.nan)
+    rng = np.random.default_rng(seed)
+    # (C, R): each class's seed-resampled mean in each replicate
+    means = np.stack([g[rng.integers(0, len(g), (RESAMPLES, len(g)))].mean(1) for g in groups])
+    picks = rng.integers(0, len(groups), (RESAMPLES, len(groups)))  # (R, C) classes drawn
+    draws = means[picks, np.arange(RESAMPLES)[:, None]].mean(1)  # (R,)
+    lo, hi = np.quantile(draws, [(1 - CI) / 2, (1 + CI) / 2])
+    return float(lo), float(hi)
+
+
 def mean_ci(
     results: pd.DataFrame, by: Sequence[str], value: str = "auroc", unit: str = "nominal"
 ) -> pd.DataFrame:
-    """Per (*by, method): the mean over classes of the seed-averaged value, its 95% bootstrap
-    interval over classes (`lo`, `hi`), the number of classes and of runs."""
-    per_class = class_means(results, by, value, unit)
+    """Per (*by, method): the mean over classes of the seed-averaged value, its 95% two-level
+    bootstrap interval (`two_level`: classes, then seeds within them; `lo`, `hi`), the number of
+    classes and of runs."""
     rows = []
-    for key, part in per_class.groupby([*by, "method"], dropna=False):
-        lo, hi = bootstrap(part[value].to_numpy())
-        rows.append((*key, part[value].mean(), lo, hi, len(part), int(part["seeds"].sum())))
+    for key, part in results.groupby([*by, "method"], dropna=False):
+        groups = [g[value].dropna().to_numpy(float) for _, g in part.groupby(unit, dropna=False)]
+        groups = [g for g in groups if len(g)]
+        lo, hi = two_level(groups)
+        mean = float(np.mean([g.mean() for g in groups])) if groups else np.nan
+        rows.append((*key, mean, lo, hi, len(groups), sum(len(g) for g in groups)))
     return pd.DataFrame(rows, columns=[*by, "method", "mean", "lo", "hi", "classes", "runs"])
 
 

@@ -88,8 +88,10 @@ def ovr_values(ovr: pd.DataFrame) -> dict[str, str]:
             )
         )
     significant = tests[tests["verdict"] != "no difference shown"]
-    out["tests:n"] = str(len(tests))
-    out["tests:significant"] = str(len(significant))
+    out["tests:by_family"] = "; ".join(  # one Holm family per p: counts are never pooled across
+        f"p = {p:g}: {int((part['verdict'] != 'no difference shown').sum())} of {len(part)}"
+        for p, part in tests.groupby("p")
+    )
     feature_wins = significant[significant["median difference"] > 0]  # the first (non-RE) higher
     out["tests:feature_wins"] = (
         "none"

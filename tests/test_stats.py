@@ -71,3 +71,15 @@ def test_mean_ci_is_over_classes_and_brackets_the_mean():
 def test_seed_spread_per_class():
     spread = stats.seed_spread(table(classes=2, seeds=3), ["dataset"])
     np.testing.assert_allclose(spread["range"], 0.1)  # noise -0.05 .. +0.05
+
+
+def test_two_level_interval_holds_the_seed_spread():
+    rng = np.random.default_rng(0)
+    classes = rng.normal(0.8, 0.01, 10)  # classes nearly alike
+    tight = [np.full(3, c) for c in classes]  # seeds that agree
+    loose = [c + rng.normal(0, 0.1, 3) for c in classes]  # seeds that scatter
+    lo_t, hi_t = stats.two_level(tight)
+    lo_l, hi_l = stats.two_level(loose)
+    assert hi_l - lo_l > 3 * (hi_t - lo_t)  # the seeds' spread widens the interval
+    one_seed = [np.array([c]) for c in classes]  # one seed a class: the bootstrap over classes
+    assert stats.two_level(one_seed) == stats.bootstrap(classes)

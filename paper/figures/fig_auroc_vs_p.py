@@ -1,5 +1,5 @@
 """Figure (experiment 2): AUROC against the contamination rate p, a line per method (mean over
-nominal classes of the seed-averaged AUROC) with its 95% bootstrap interval over classes as a band
+nominal classes of the seed-averaged AUROC) with its 95% two-level bootstrap interval as a band
 (`deepad.stats.mean_ci`, the paper's one uncertainty measure), a panel per data set.
 
 `python -m paper.figures.fig_auroc_vs_p paper/results/ovr.csv OUT.png`; reads only the results.

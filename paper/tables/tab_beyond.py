@@ -1,6 +1,6 @@
 """Table: beyond the proposal (issue 11). The new methods (conf/method/) beside the proposal's
 scores and published numbers, contaminated one-vs-rest at p = 0.1 on the train split: mean AUROC
-over the 10 classes (seeds averaged first) with its 95% bootstrap interval over classes, the
+over the 10 classes (seeds averaged first) with its 95% two-level bootstrap interval, the
 test-split AUROC on which each method's settings were chosen (selection.json), seconds per set,
 issue 11's targets (MNIST 0.97, Fashion-MNIST 0.94) and the classes that hold the best method
 below them, and each new method against the best proposal score, paired over classes (Wilcoxon,

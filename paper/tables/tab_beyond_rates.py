@@ -1,6 +1,6 @@
 """Table: issue 11's methods at every contamination rate (seed 0). The proposal's scores (ovr.csv,
 seed 0 at every p) and the new methods but the trimmed-loss AE (beyond_rates.csv, `make rates`):
-mean AUROC over the 10 classes with its 95% bootstrap interval over classes, one table per data
+mean AUROC over the 10 classes with its 95% two-level bootstrap interval, one table per data
 set, p in the columns; then the rank ensemble (`deepad score`'s default) against the proposal's
 best score at each (data set, p), paired over classes, Holm over those tests: the one family,
 fixed before the runs.

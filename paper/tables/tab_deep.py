@@ -1,7 +1,7 @@
 """Table: the proposal's scores on deeper networks, contaminated one-vs-rest at p = 0.1: RE, A1 and
 A2 (Isolation Forest) of the H2O AE (784-50-784), the deep dense AE (784-256-64-256-784), the conv
 AE and the DBN (A2 over every hidden layer; A2 of the top layer only beside it), each the mean over
-classes of the seed-averaged AUROC with its 95% bootstrap interval over classes; and each feature
+classes of the seed-averaged AUROC with its 95% two-level bootstrap interval; and each feature
 score against its network's RE, paired over classes (`deepad.stats.compare`, Holm over the table).
 
 `python -m paper.tables.tab_deep OVR.csv DEEP.csv OUT.md`; reads only the two results files.

@@ -1,6 +1,6 @@
 """Table: detector sensitivity, contaminated one-vs-rest at p = 0.1: A1 and A2 of each network
 scored by Isolation Forest, kNN (k = 10) and LOF (k = 20), mean over classes of the seed-averaged
-AUROC with its 95% bootstrap interval over classes; and how many distinct scores each gives (ties:
+AUROC with its 95% two-level bootstrap interval; and how many distinct scores each gives (ties:
 `roc_auc_score` counts a tied anomaly-nominal pair as half a correct ordering, so a score with few
 distinct values is pulled towards 0.5 within each tie).
 

@@ -1,6 +1,6 @@
 """Table: AUROC and AP per method (AE and DBN: RE, A1, A2; DBN free energy; raw pixels) for each
 data set and contamination rate p, contaminated one-vs-rest: the mean over nominal classes of the
-seed-averaged value, with its 95% bootstrap interval over classes (`deepad.stats.mean_ci`, the
+seed-averaged value, with its 95% two-level bootstrap interval (`deepad.stats.mean_ci`, the
 paper's one uncertainty measure).
 
 `python -m paper.tables.tab_ovr RESULTS.csv OUT.md [README.md]` writes OUT.md and OUT.tex (and the
