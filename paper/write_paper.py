@@ -457,14 +457,11 @@ def photo_verdicts(frame: pd.DataFrame) -> dict[str, str]:
         lines.append(f"- {baseline}, p = {p:g}: {said}")
     out["photo:premise"] = "\n".join(lines)
     clutter = premise[premise["measure"] == "clutter"]
-    shown = clutter[clutter["verdict"] == "enriched"]
-    out["photo:premise_clutter"] = (
-        f"enriched for clutter in {len(shown)} of {len(clutter)} (network, rate) cells"
-        + (
-            f" ({listing([f'{r.RE} at p = {r.p:g}' for r in shown.itertuples()])})"
-            if len(shown)
-            else ""
-        )
+    out["photo:premise_clutter"] = "; ".join(  # per Holm family (rate, training length)
+        f"{family}: {len(enriched)} of {len(part)} enriched for clutter"
+        + (f" ({listing(enriched)})" if enriched else "")
+        for family, part in families(clutter, "RE")
+        for enriched in [part.loc[part["verdict"] == "enriched", "RE"].tolist()]
     )
     follows = []
     for baseline, part in premise.groupby("RE", sort=False):
@@ -476,7 +473,7 @@ def photo_verdicts(frame: pd.DataFrame) -> dict[str, str]:
             f"{listing(enriched) if enriched else 'no measure'})"
         )
     out["photo:follows"] = "; ".join(follows)
-    lines, counts = [], {}
+    lines = []
     for score, part in remedy.groupby("score", sort=False):
         said = "; ".join(
             f"p = {r.p:g}: {r.verdict} (clutter share {r.difference:+.2f} against {r.RE}, Holm p "
@@ -485,15 +482,18 @@ def photo_verdicts(frame: pd.DataFrame) -> dict[str, str]:
         )
         lines.append(f"- {score}: {said}")
     out["photo:remedy"] = "\n".join(lines)
-    for v in ("holds", "fails", "fewer clutter alarms, detects no better", "not shown"):
-        counts[v] = int((remedy["verdict"] == v).sum())
-    out["photo:remedy_counts"] = ", ".join(f"{k}: {n}" for k, n in counts.items() if n)
+    verdicts = ("holds", "fails", "fewer clutter alarms, detects no better", "not shown")
+    out["photo:remedy_counts"] = "; ".join(  # per Holm family, never pooled
+        f"{family} ({len(part)} tests): "
+        + ", ".join(f"{v} {n}" for v in verdicts if (n := int((part["verdict"] == v).sum())))
+        for family, part in families(remedy, "score")
+    )
     pre = remedy["score"].str.startswith("EffNet-Lite0")
-    own, held = remedy[~pre], remedy[~pre & (remedy["verdict"] == "holds")]
-    out["photo:own_holds"] = f"{len(held)} of {len(own)}" + (
-        f" ({listing([f'{r.score} at p = {r.p:g}' for r in held.itertuples()])})"
-        if len(held)
-        else ""
+    out["photo:own_holds"] = "; ".join(  # per Holm family, never pooled
+        f"{family}: {len(held)} of {len(part)}"
+        + (f" ({listing(held['score'].tolist())})" if len(held) else "")
+        for family, part in families(remedy[~pre], "score")
+        for held in [part[part["verdict"] == "holds"]]
     )
     always = remedy[pre].groupby("score")["verdict"].apply(lambda v: (v == "holds").all())
     out["photo:pre_holds"] = (
@@ -551,6 +551,15 @@ def mkl_values(results_dir: Path) -> dict[str, str]:
             "numbers are then those of neither path above)"
         ),
     }
+
+
+def families(table: pd.DataFrame, column: str):
+    """(name, rows) of each Holm family of a photo question: its rate and training length."""
+    from paper import photos
+
+    knob = table[column].map(photos.knob)
+    for (p, k), part in table.groupby([table["p"], knob], sort=True):
+        yield f"p = {p:g}" + (f", {k}" if k else ""), part
 
 
 def knob_stable(premise: pd.DataFrame, remedy: pd.DataFrame) -> str:
