@@ -220,13 +220,30 @@ def sweep_values(sweep: pd.DataFrame) -> dict[str, str]:
         "sweep:tests": str(len(table)),
         "sweep:settings": str(table["setting"].nunique()),
     }
-    for v in ("holds", "fails", "tie"):
+    for v in ("holds", "fails", "tie", "lower, ranks worse"):
         out[f"sweep:{v}"] = str(int((table["verdict"] == v).sum()))
+    out["sweep:margin"] = f"{verdict.MARGIN:g}"
+    first = verdict.premise(sweep)
+    out["sweep:premise"] = "\n".join(
+        f"- {setting}: "
+        + "; ".join(f"{r.RE} on {r.dataset} {r.mean:.3f} ({r.verdict})" for r in part.itertuples())
+        for setting, part in first.groupby("setting", sort=False)
+    )
+    flags = first[first["verdict"] == "RE flags clutter"]
+    out["sweep:premise_count"] = "; ".join(
+        f"{setting}: {int((part['verdict'] == 'RE flags clutter').sum())} of {len(part)}"
+        for setting, part in first.groupby("setting", sort=False)
+    )
+    out["sweep:premise_fails"] = (
+        listing([f"{r.RE} on {r.dataset} at {r.setting}" for r in
+                 first[first["verdict"] != "RE flags clutter"].itertuples()])
+        if len(flags) < len(first) else "none"
+    )  # fmt: skip
     lines = []
     for score, part in table.groupby("score", sort=False):
         said = [
             f"{v} at {listing(part.loc[part['verdict'] == v, 'setting'].tolist())}"
-            for v in ("holds", "fails", "tie")
+            for v in ("holds", "lower, ranks worse", "fails", "tie")
             if (part["verdict"] == v).any()
         ]
         lines.append(f"- {score} (against {part['RE'].iloc[0]}): {'; '.join(said)}")

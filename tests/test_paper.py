@@ -380,6 +380,7 @@ def sweep(tmp_path):
                     ("ae_h2o", "a1", re - 0.2 - 0.001 * c - 0.0005 * d),  # distinct: exact p
                     ("ae_h2o", "a2", re + 0.2 + 0.001 * c),
                     ("pretrained", "a1", re + noise),
+                    ("pretrained", "a2", 0.3 - 0.001 * c - 0.0005 * d),  # blind, detects nothing
                 ):
                     rows.append(
                         {
@@ -397,7 +398,8 @@ def sweep(tmp_path):
                             "features": features,
                             "detector": "iforest",
                             "status": "ok",
-                            "auroc": 0.8,
+                            "auroc": 0.5 if features == "a2" and model == "pretrained" else 0.8,
+                            "auroc_vs_clutter": 0.8,
                             "clutter_sensitivity": value,
                             "n": 1053,
                             "n_anomalies": 53,
@@ -413,25 +415,30 @@ def sweep(tmp_path):
 
 def test_clutter_verdict_holds_fails_and_ties_as_generated(sweep, tmp_path):
     table = tab_clutter_verdict.verdicts(pd.read_csv(sweep)).set_index(["setting", "score"])
-    assert len(table) == 9 and (table["units"] == 20).all()  # 3 settings x 3 scores, 20 units
+    assert len(table) == 12 and (table["units"] == 20).all()  # 3 settings x 4 scores, 20 units
+    blind = table.xs("EffNet-Lite0 A2", level="score")["verdict"]
+    assert (blind == "lower, ranks worse").all()  # least clutter-sensitive, yet it cannot hold
+    first = tab_clutter_verdict.premise(pd.read_csv(sweep))
+    assert (first["verdict"] == "RE flags clutter").all() and (first["units"] == 10).all()
     assert (table.xs("AE A1", level="score")["verdict"] == "holds").all()
     assert (table.xs("AE A2", level="score")["verdict"] == "fails").all()
     pretrained = table.xs("EffNet-Lite0 A1", level="score")
     assert (pretrained["verdict"] == "tie").all() and (pretrained["RE"] == "AE RE").all()
     a1 = table.loc[("base", "AE A1")]
     assert a1["median difference"] == pytest.approx(-0.2047, abs=1e-3) and a1["score lower"] == 20
-    assert a1["p_holm"] == pytest.approx(min(1.0, 9 * 2 / 2**20), rel=1e-6)  # exact, Holm x 9
+    assert a1["p_holm"] == pytest.approx(min(1.0, 12 * 2 / 2**20), rel=1e-6)  # exact, Holm x 12
     out = tmp_path / "verdict.md"
     _script("paper/tables/tab_clutter_verdict.py", sweep, out)
     text = out.read_text()
     assert (
-        "Holm-corrected over all 9 tests" in text
-        and "| AE A1           | holds  | holds | holds |" in text
+        "Holm-corrected over all 12 tests" in text
+        and "| AE A1           | holds              | holds              | holds              |"
+        in text
     )
     table = tmp_path / "clutter.md"  # section 4's table: the base setting, a row per unit
     _script("paper/tables/tab_clutter.py", sweep, table)
     rows = [r for r in table.read_text().splitlines() if r.startswith("| clutter_")]
-    assert len(rows) == 2 * (2 * 10 + 2)  # 2 metrics x (20 units + a mean per data set)
+    assert len(rows) == 3 * (2 * 10 + 2)  # 3 metrics x (20 units + a mean per data set)
     assert "| clutter_mnist   | mean    |" in table.read_text()
     fig = tmp_path / "q.png"
     _script("paper/figures/fig_clutter_q.py", sweep, fig)
