@@ -201,12 +201,13 @@ $(RESULTS)/ugly_digits_measures.csv: src/deepad/data/measures.py | data  # ink m
 
 $(RESULTS)/imagenet.csv: $(SWEEPS)/imagenet.done $(SWEEPS)/imagenet_pretrained.done experiments/collect.py
 	$(COLLECT) $(SWEEPS)/imagenet $(SWEEPS)/imagenet_pretrained $@
-$(RESULTS)/deep_curves.csv.gz: $(RESULTS)/deep.csv  # written with it by collect --curves
-	@test -f $@ || { echo "$@ is missing: rm $< and run make results PROFILE=$(PROFILE)" >&2; exit 1; }
-	@touch -r $< $@  # as new as deep.csv, so a second make reproduce does nothing
-$(RESULTS)/cats_dogs_curves.csv.gz $(RESULTS)/cats_dogs_scores.csv.gz: $(RESULTS)/cats_dogs.csv  # collect wrote them
-	@test -f $@ || { echo "$@ is missing: rm $< and run make results PROFILE=$(PROFILE)" >&2; exit 1; }
-	@touch -r $< $@
+# Files collect writes beside its CSV (--curves, --scores): as new as it, so a second run does nothing.
+BESIDE = @test -f $@ || { echo "$@ is missing: rm $< and run make results PROFILE=$(PROFILE)" >&2; exit 1; }; \
+  touch -r $< $@
+$(RESULTS)/%_curves.csv.gz: $(RESULTS)/%.csv
+	$(BESIDE)
+$(RESULTS)/%_scores.csv.gz: $(RESULTS)/%.csv
+	$(BESIDE)
 else
 $(RESULTS)/%.csv $(RESULTS)/%.csv.gz:
 	@test -f $@ || { echo "make paper: $@ is missing; make results PROFILE=$(PROFILE) runs the sweeps that make it" >&2; exit 1; }

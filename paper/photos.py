@@ -125,6 +125,11 @@ def against_chance(frame: pd.DataFrame, value: str) -> float:
     return float(ttest_1samp(values, CHANCE).pvalue)
 
 
+def commits(runs: pd.DataFrame) -> str:
+    """The short commits that made these runs, for a caption."""
+    return ", ".join(sorted(runs["git_commit"].dropna().astype(str).str[:7].unique()))
+
+
 def scores_in(results: pd.DataFrame, order: Sequence[str]) -> list[str]:
     """The scores of `order` that the results hold, then the others by name and input size."""
     present = set(results["score"])

@@ -397,20 +397,14 @@ def ugly_values(results_dir: Path, ugly: pd.DataFrame) -> dict[str, str]:
 def photo_values(results_dir: Path) -> dict[str, str]:
     """The natural-photo section (cats against dogs): run counts, training, AUROC per score, the
     input-size dependence, and the computed clutter verdicts of `paper.photos`."""
+    from deepad.data.sources import CATS_DOGS_PER_CLASS, CATS_DOGS_SIDE
     from paper import photos
 
-    paths = {n: results_dir / f"cats_dogs{n}" for n in ("", "_scores", "_measures", "_curves")}
-    paths[""], paths["_measures"] = (
-        results_dir / "cats_dogs.csv",
-        paths["_measures"].with_suffix(".csv"),
-    )
-    paths["_scores"], paths["_curves"] = (
-        paths["_scores"].with_suffix(".csv.gz"),
-        paths["_curves"].with_suffix(".csv.gz"),
-    )
+    names = ("cats_dogs.csv", "cats_dogs_scores.csv.gz", "cats_dogs_measures.csv")
+    paths = {n: results_dir / n for n in (*names, "cats_dogs_curves.csv.gz")}
     if not all(p.is_file() for p in paths.values()):
         return {}
-    frame = photos.draws(*(pd.read_csv(paths[n]) for n in ("", "_scores", "_measures")))
+    frame = photos.draws(*(pd.read_csv(paths[n]) for n in names))
     out = {
         "photo:runs": str(len(frame)),
         "photo:seeds": str(frame.groupby(["direction", "contamination"])["seed"].nunique().max()),
@@ -418,13 +412,16 @@ def photo_values(results_dir: Path) -> dict[str, str]:
         "photo:networks": str(frame.loc[frame["model"] != "pretrained", "model_key"].nunique()),
         "photo:margin": f"{photos.MARGIN:g}",
         "photo:chance": f"{photos.CHANCE:g}",
+        "photo:nominal": f"{int((frame['n'] - frame['n_anomalies']).median()):,}",
+        "photo:per_class": f"{CATS_DOGS_PER_CLASS:,}",
+        "photo:side": str(CATS_DOGS_SIDE),
         "photo:sizes": ", ".join(
             str(int(s)) for s in sorted(frame["input_size"].dropna().unique())
         ),
         "photo:n": "-".join(dict.fromkeys(f"{n:,}" for n in (frame["n"].min(), frame["n"].max()))),
         "photo:window": str(photos.WINDOW),
     }
-    nets = photos.convergence(pd.read_csv(paths["_curves"]))
+    nets = photos.convergence(pd.read_csv(paths["cats_dogs_curves.csv.gz"]))
     epochs = frame.dropna(subset=["epochs"]).groupby("model")["epochs"].max()
     for model, part in nets.groupby("model"):
         out[f"photo:epochs:{model}"] = f"{part['epochs'].median():.0f}"

@@ -32,10 +32,6 @@ def table(frame: pd.DataFrame, p: float) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def commits(frame: pd.DataFrame) -> str:
-    return ", ".join(sorted(frame["git_commit"].dropna().astype(str).str[:7].unique()))
-
-
 def main() -> None:
     src, scores, measures, out = map(Path, sys.argv[1:5])
     frame = photos.draws(pd.read_csv(src), pd.read_csv(scores), pd.read_csv(measures))
@@ -46,7 +42,7 @@ def main() -> None:
         "draws) of each score with border clutter, contrast, brightness and saturation among the "
         "nominal photos, and the share of its top-k nominal photos in each measure's top "
         f"quartile (chance {photos.CHANCE:g}) [95% bootstrap interval over the {seeds} seeds "
-        f"within each direction] (commit {commits(frame)})"
+        f"within each direction] (commit {photos.commits(frame)})"
     )
     common.write_table(out, caption, table(frame, p))
 

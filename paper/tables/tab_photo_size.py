@@ -13,7 +13,6 @@ from pathlib import Path
 import pandas as pd
 
 from paper import common, photos
-from paper.tables import tab_photo_clutter
 
 COLUMNS = {"A1 IF": "EffNet-Lite0 A1", "A2 IF": "EffNet-Lite0 A2", "kNN": "EffNet-Lite0 kNN"}
 
@@ -44,7 +43,7 @@ def main() -> None:
         "AUROC, mean over both directions and rates [95% bootstrap interval over the (rate, seed) "
         "draws within each direction], and the seconds of one feature pass (pretrained_size runs, "
         f"{threads} torch threads; each photo's features are computed once per size and cached) "
-        f"(commit {tab_photo_clutter.commits(runs)})"
+        f"(commit {photos.commits(runs)})"
     )
     common.write_table(out, caption, table(runs, size))
 

