@@ -92,7 +92,9 @@ CONV := $(if $(filter quick,$(PROFILE)),,ovr_conv)  # the conv AE (the slowest n
 IMAGENET ?=
 export IMAGENET
 IMAGENET_EXPERIMENTS := $(if $(IMAGENET),imagenet imagenet_pretrained)
-CLUTTER := clutter_ae clutter_dbn clutter_deep clutter_pretrained  # the clutter sweep (conf/clutter_setting/)
+CLUTTER := clutter_ae clutter_dbn clutter_deep clutter_pretrained \
+  clutter_ae_seeds clutter_dbn_seeds clutter_deep_seeds clutter_pretrained_seeds  # the clutter sweep (conf/clutter_setting/)
+LONG := long_ae long_dbn  # the epochs-sensitivity check: the AE and the DBN at twice their length
 # make reproduce runs JOBS sweeps at once, one process each, started in this order: the long ones
 # first; ovr_deep, ovr_dbn and ovr before detectors, which scores their networks (same cache keys).
 # detectors has no make dependency on them: GNU make starts a target whose order-only prerequisites
@@ -105,18 +107,20 @@ CLUTTER := clutter_ae clutter_dbn clutter_deep clutter_pretrained  # the clutter
 PHOTOS := cats_dogs cats_dogs_dbn cats_dogs_pretrained cats_dogs_pre_knn cats_dogs_methods cats_dogs_short  # the natural photos
 EXPERIMENTS := ovr_deep ovr_dbn ovr beyond $(CONV) cats_dogs clutter_dbn detectors clutter_ae clutter_pretrained \
   cats_dogs_pretrained cats_dogs_pre_knn cats_dogs_methods cats_dogs_dbn cats_dogs_short clutter_deep \
-  pretrained_size ugly_digits $(IMAGENET_EXPERIMENTS)
+  pretrained_size ugly_digits long_ae long_dbn clutter_dbn_seeds clutter_ae_seeds clutter_deep_seeds \
+  clutter_pretrained_seeds $(IMAGENET_EXPERIMENTS)
 PARALLEL_EXPERIMENTS := ugly_digits ovr ovr_dbn ovr_deep ovr_conv detectors beyond peers beyond_rates clutter_ae clutter_dbn clutter_deep imagenet \
+  long_ae long_dbn clutter_ae_seeds clutter_dbn_seeds clutter_deep_seeds \
   cats_dogs cats_dogs_dbn cats_dogs_pre_knn cats_dogs_methods cats_dogs_short
 IMAGENET_TAB := $(if $(or $(IMAGENET),$(wildcard $(RESULTS)/imagenet.csv)),imagenet)
 RATES_TAB := $(if $(wildcard $(RESULTS)/beyond_rates.csv),beyond_rates)  # make rates, if it ran
 ROUNDING_TAB := $(if $(wildcard $(RESULTS)/rounding_vendor.csv),rounding)  # make rounding, if it ran
 FRAGILE_TAB := $(if $(wildcard $(RESULTS)/rerun/ovr.csv),fragile)  # a rerun on another machine, if kept
-TABS := $(foreach t,ovr wilcoxon seed_spread published deep detectors beyond $(RATES_TAB) $(ROUNDING_TAB) $(FRAGILE_TAB) convergence ugly_digits clutter clutter_verdict pretrained_size photos photo_size photo_clutter $(IMAGENET_TAB),$(TABLES)/$(t).md)
+TABS := $(foreach t,ovr wilcoxon seed_spread published deep detectors beyond $(RATES_TAB) $(ROUNDING_TAB) $(FRAGILE_TAB) convergence epochs ugly_digits clutter clutter_verdict pretrained_size photos photo_size photo_clutter $(IMAGENET_TAB),$(TABLES)/$(t).md)
 FIGS := $(foreach f,ugly_digits auroc_vs_p heatmap_ovr roc convergence clutter clutter_q examples photos photo_curves,$(FIGURES)/$(f).png)
 START := $(shell date +%s)
 COLLECT := $(PY) experiments/collect.py
-RESULT_CSVS := $(foreach r,ovr deep beyond ugly_digits ugly_digits_measures clutter_sweep pretrained_size cats_dogs \
+RESULT_CSVS := $(foreach r,ovr deep beyond epochs_check ugly_digits ugly_digits_measures clutter_sweep pretrained_size cats_dogs \
   cats_dogs_measures $(if $(IMAGENET),imagenet),$(RESULTS)/$(r).csv)
 
 reproduce: data ## the paper: sweeps, results, then make paper and the W&B summary runs [PROFILE=quick]
@@ -163,7 +167,7 @@ RATE_SLICES := --slice dataset.contamination=0.1 --slice seed=0
 SLICES_ovr := $(RATE_SLICES)
 SLICES_ovr_dbn := $(RATE_SLICES)
 # beyond: the trimmed-loss AE (the one method that trains new networks) on seed 0 only.
-SLICES_beyond := --slice seed=0 --slice '+method=raw_knn,raw_knncos,ae_knn,dbn_knn,pre_knn,ensemble'
+SLICES_beyond := --slice seed=0 --slice '+method=raw_knn,raw_knncos,ae_knn,dbn_knn,pre_knn,pyod_knn_tuned,ensemble,ensemble_all'
 # peers: PyOD's deep detectors (AutoEncoder, DIF, DeepSVDD: the slow ones with the library's
 # defaults) on seed 0 only; IForest, KNN, PCA and ECOD (fast) on every seed.
 SLICES_peers := --slice seed=0 --slice '+method=pyod_iforest,pyod_knn,pyod_pca,pyod_ecod'
@@ -179,6 +183,9 @@ $(RESULTS)/deep.csv: $(foreach e,ovr_deep $(CONV) detectors,$(SWEEPS)/$(e).done)
 
 $(RESULTS)/beyond.csv: $(SWEEPS)/beyond.done experiments/collect.py
 	$(COLLECT) $(SWEEPS)/beyond $@
+
+$(RESULTS)/epochs_check.csv: $(LONG:%=$(SWEEPS)/%.done) experiments/collect.py
+	$(COLLECT) $(LONG:%=$(SWEEPS)/%) $@ --curves "features != 'raw'"
 
 $(RESULTS)/ugly_digits.csv: $(SWEEPS)/ugly_digits.done experiments/collect.py
 	$(COLLECT) $(SWEEPS)/ugly_digits $@ --scores "seed >= 0" --extremes "seed == 0"
@@ -226,7 +233,8 @@ $(TABLES)/beyond.md: $(RESULTS)/ovr.csv $(RESULTS)/beyond.csv paper/results/sele
 $(TABLES)/beyond.md: paper/tables/tab_published.py  # imported: its cited numbers
 $(TABLES)/beyond_rates.md: paper/tables/tab_beyond.py paper/tables/tab_published.py
 $(TABLES)/beyond_rates.md: $(RESULTS)/ovr.csv $(RESULTS)/beyond_rates.csv paper/results/selection.json
-$(TABLES)/convergence.md: $(RESULTS)/deep_curves.csv.gz paper/tables/tab_convergence.py
+$(TABLES)/convergence.md: $(RESULTS)/deep_curves.csv.gz $(RESULTS)/epochs_check_curves.csv.gz paper/tables/tab_convergence.py
+$(TABLES)/epochs.md: $(RESULTS)/ovr.csv $(RESULTS)/epochs_check.csv paper/tables/tab_wilcoxon.py
 $(TABLES)/fragile.md: paper/tables/tab_fragile.py paper/common.py $(wildcard $(RESULTS)/rerun/*.csv) \
   $(foreach t,wilcoxon deep clutter_verdict beyond published,paper/tables/tab_$(t).py) \
   $(foreach r,ovr deep beyond clutter_sweep,$(RESULTS)/$(r).csv) paper/results/selection.json

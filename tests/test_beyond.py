@@ -15,7 +15,7 @@ from sklearn.neighbors import NearestNeighbors
 from deepad import detect, keys, pipeline
 from deepad.config import CONF, compose_method
 from deepad.data import sets
-from deepad.detector import Detector, as_images
+from deepad.detector import Detector, as_cache, as_images
 from helpers import ROOT
 
 
@@ -95,7 +95,8 @@ def test_chosen_settings_are_those_of_selection_json():
     selection = json.loads((ROOT / "paper/results/selection.json").read_text())
     for method, k in selection["chosen_k"].items():
         conf = yaml.safe_load((CONF / "method" / f"{method}.yaml").read_text())
-        assert conf["detector"]["k"] == k, method
+        knob = "n_neighbors" if conf["detector"].get("model") else "k"  # a PyOD peer's knob
+        assert conf["detector"][knob] == k, method
         assert f"{method}@k={k}" in "".join(selection["candidates"])
     pre = yaml.safe_load((CONF / "method" / "pre_knn.yaml").read_text())
     assert pre["model"]["input_size"] == selection["chosen_input_size"]
@@ -113,3 +114,32 @@ def test_an_ensemble_of_unknown_methods_fails_before_any_work(make_cfg):
     bad = make_cfg("dataset=synthetic", "+method=ensemble", "features.weights=[1]")
     with pytest.raises(ConfigError, match="one weight >= 0 per member"):
         pipeline.run(bad)
+
+
+def test_selection_free_ensemble_gives_every_knn_member_one_k():
+    """ensemble_all: every candidate method a member, each kNN member at features.member_k (no
+    member keeps its selected k), the others unchanged; member_k outside (0, 1) is refused."""
+    det = Detector(method="ensemble_all", seed=0)
+    det.cfg_, det.cache_ = det.compose(), as_cache(False)
+    members = {name: det._member(name).compose() for name in det.cfg_.features.members}
+    assert len(members) == 8
+    knn = {n: c.detector.k for n, c in members.items() if c.detector.name == "knn_rel"}
+    assert set(knn) == {"raw_knn", "raw_knncos", "ae_knn", "dbn_knn", "pre_knn"}
+    assert set(knn.values()) == {0.05}
+    assert members["raw_if"].detector.name == "iforest"
+    with pytest.raises(ValueError, match="member_k=1.5"):
+        Detector(method="ensemble_all", overrides=["features.member_k=1.5"]).fit(
+            np.zeros((4, 8, 8))
+        )
+
+
+def test_pyod_knn_takes_its_k_as_a_share_of_n():
+    """The tuned peer's knob: n_neighbors as a share of n is the same detector as that count; a
+    PyOD model without the knob says so."""
+    X = np.random.default_rng(0).normal(size=(100, 5))
+    share, _ = detect.pyod(X, "KNN", 0, 0.1)
+    count, _ = detect.pyod(X, "KNN", 0, 10)
+    np.testing.assert_array_equal(share, count)
+    assert not np.array_equal(share, detect.pyod(X, "KNN", 0)[0])  # the default k = 5
+    with pytest.raises(ValueError, match="IForest has no n_neighbors"):
+        detect.pyod(X, "IForest", 0, 0.1)

@@ -204,3 +204,23 @@ def test_upper_layers_train_on_inputs_mapped_once_per_layer():
     assert a.train_images is None and a._layer_inputs is None
     for pa, pb in zip(a.net.parameters(), b.net.parameters(), strict=True):
         torch.testing.assert_close(pa, pb, rtol=1e-4, atol=1e-5)
+
+
+def test_dbn_layers_stop_on_their_own_plateau():
+    """The plateau rule applied per layer: with a lax rule (one epoch under 90% improvement after
+    2 epochs) each layer ends after 2 epochs, the next starts, and training ends after the top
+    layer; with the rule off every layer trains its epochs_per_layer."""
+    x = torch.rand(120, 1, 6, 6)
+    trainer = OmegaConf.create({"max_epochs": 1, "batch_size": 32, "val_fraction": 0.0,
+                                "accelerator": "cpu", "progress_bar": False})  # fmt: skip
+    layers = {}
+    for patience in (0, 1):
+        torch.manual_seed(0)
+        module = dbn.DBNModule(
+            dbn.DBN((1, 6, 6), [12, 5]), epochs_per_layer=5, batch_size=32,
+            stop_patience=patience, stop_min_delta=0.9, stop_min_epochs=2,
+        )  # fmt: skip
+        history = training.fit(module, x, trainer, 0)
+        layers[patience] = [int(h["layer"]) for h in history]
+    assert layers[0] == [0] * 5 + [1] * 5
+    assert layers[1] == [0, 0, 1, 1]

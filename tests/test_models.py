@@ -182,6 +182,17 @@ def test_plateau_rule_reads_relative_improvements():
     assert not training.plateaued([1.0, 0.999, 0.998, 0.997], 0, 0.01)  # patience 0: off
 
 
+def test_plateau_rule_waits_for_its_minimum_epochs():
+    """A flat stretch before `min_epochs` (an autoencoder's early plateau) does not stop it; the
+    same flat curve does once the minimum has run; a curve still falling 5% an epoch never does."""
+    flat = [1.0, 0.5, 0.499, 0.498, 0.497, 0.496, 0.495]
+    assert training.plateaued(flat[:5], 3, 0.01)
+    assert not training.plateaued(flat[:5], 3, 0.01, min_epochs=6)
+    assert training.plateaued(flat, 3, 0.01, min_epochs=6)
+    falling = [0.95**t for t in range(40)]
+    assert not any(training.plateaued(falling[:t], 3, 0.01, 10) for t in range(1, 41))
+
+
 def test_a_plateau_stops_training_before_max_epochs():
     """On a set the net fits in a few epochs, a lax rule (stop after 1 epoch below 50%
     improvement) ends training early, and its curve's last step meets the rule; without the

@@ -1,10 +1,15 @@
 """Table: did training converge? Per network, data set and training curve (AE: training loss; DBN
 per layer: CD reconstruction error and pseudo-log-likelihood), the relative change over the last
 epoch, |c_T - c_{T-1}| / |c_{T-1}|, and over the last third of the epochs, median and largest over
-the networks trained (classes x seeds at p = 0.1). Small last-epoch changes mean the curve has
-flattened at the configured epochs, not that a better optimum does not exist.
+the networks trained (classes x seeds at p = 0.1), and the share of networks whose loss meets the
+plateau rule (`training.plateaued`, the constants of conf/model/ae_conv.yaml: each of the last
+`stop_patience` epochs lowered it by less than `stop_min_delta`) at its last epoch, with the median
+final loss. Small last-epoch changes mean the curve has flattened at the configured epochs, not
+that a better optimum does not exist. A second curves file (the epochs-sensitivity check's
+networks, trained twice as long) adds its rows, labelled "twice".
 
-`python -m paper.tables.tab_convergence CURVES.csv.gz OUT.md`; reads only the collected curves.
+`python -m paper.tables.tab_convergence CURVES.csv.gz [TWICE.csv.gz] OUT.md`; reads only the
+collected curves.
 """
 
 import sys
@@ -12,6 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from deepad.config import compose
+from deepad.models.training import plateaued
 from deepad.store import write_text
 from paper.common import METHOD_NAMES
 
@@ -19,10 +26,17 @@ CURVES = {"train/loss": "loss", "train/pseudo_likelihood": "pseudo-log-likelihoo
 NETWORKS = {m: name.removesuffix(" RE") for (m, f), name in METHOD_NAMES.items() if f == "re"}
 
 
+def rule() -> tuple[int, float]:
+    """The plateau rule's patience and relative change (conf/model/ae_conv.yaml)."""
+    model = compose(["model=ae_conv"]).model
+    return int(model.stop_patience), float(model.stop_min_delta)
+
+
 def per_network(curves: pd.DataFrame) -> pd.DataFrame:
     """One row per (network, layer, metric): its last-epoch and last-third relative changes."""
     curves = curves[curves["metric"].isin(CURVES)]
     rows = []
+    patience, delta = rule()
     keys = ["model", "dataset", "model_key", "layer", "metric"]
     for key, c in curves.sort_values("epoch").groupby(keys):
         v = c["value"].to_numpy()
@@ -35,6 +49,8 @@ def per_network(curves: pd.DataFrame) -> pd.DataFrame:
                 "epochs": len(v),
                 "last": abs(v[-1] - v[-2]) / abs(v[-2]),
                 "last_third": abs(v[-1] - v[-1 - third]) / abs(v[-1 - third]),
+                "met": plateaued(list(v), patience, delta) if key[-1] == "train/loss" else None,
+                "final": v[-1] if key[-1] == "train/loss" else None,
             }
         )
     return pd.DataFrame(rows)
@@ -46,36 +62,48 @@ def curve_name(model: str, layer: int, metric: str) -> str:
     return f"{network}{where} {CURVES[metric]}"
 
 
-def table(curves: pd.DataFrame) -> pd.DataFrame:
-    nets = per_network(curves)
+def table(curves: pd.DataFrame, twice: pd.DataFrame | None = None) -> pd.DataFrame:
+    parts = [per_network(curves).assign(length="chosen")]
+    if twice is not None:
+        parts.append(per_network(twice).assign(length="twice"))
+    nets = pd.concat(parts, ignore_index=True)
     nets["curve"] = [
         curve_name(*k) for k in zip(nets["model"], nets["layer"], nets["metric"], strict=True)
     ]
-    out = nets.groupby(["dataset", "curve"]).agg(
+    nets["met"] = nets["met"].astype(float)  # None (not a loss curve) -> NaN
+    out = nets.groupby(["dataset", "curve", "length"]).agg(
         networks=("model_key", "nunique"),
         epochs=("epochs", "median"),
         last_median=("last", "median"),
         last_max=("last", "max"),
         third_median=("last_third", "median"),
+        met=("met", "mean"),
+        final=("final", "median"),
     )
     return out.reset_index()
 
 
 def main() -> None:
-    src, out = Path(sys.argv[1]), Path(sys.argv[2])
-    tab = table(pd.read_csv(src))
+    *srcs, out = map(Path, sys.argv[1:])
+    tab = table(*(pd.read_csv(s) for s in srcs))
+    patience, delta = rule()
     shown = tab.rename(
         columns={
             "last_median": "last epoch: median change",
             "last_max": "last epoch: largest change",
             "third_median": "last third: median change",
+            "met": "share meeting the rule",
+            "final": "final loss: median",
         }
     )
     md = (
         "Convergence: relative change of each training curve over its last epoch and over the "
         "last third of its epochs, median and largest over the networks trained at p = 0.1 "
-        "(classes x seeds); the pseudo-log-likelihood is a stochastic estimate (one random unit "
-        "flipped per image), so its changes include sampling noise\n\n"
+        "(classes x seeds; 'twice': the epochs-sensitivity check's networks, seed 0, trained twice "
+        f"as long); the share of networks whose loss fell by less than {delta:.0%} in each of its "
+        f"last {patience} epochs (the plateau rule) and their median final loss; the "
+        "pseudo-log-likelihood is a stochastic estimate (one random unit flipped per image), so "
+        "its changes include sampling noise\n\n"
         + shown.to_markdown(index=False, floatfmt=".3g")
         + "\n"
     )

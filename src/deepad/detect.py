@@ -169,11 +169,15 @@ PYOD = {  # PyOD class -> its module: the peers of issue 11 (Zhao, Nasrullah & L
 }
 
 
-def pyod(X: np.ndarray, model: str, random_state: int = 0) -> tuple[np.ndarray, Scorer]:
+def pyod(
+    X: np.ndarray, model: str, random_state: int = 0, n_neighbors: float | None = None
+) -> tuple[np.ndarray, Scorer]:
     """A PyOD detector with the library's defaults, seeded, fit on X (N, d): its training scores
     `decision_scores_` (N,) and `decision_function` for new rows. The library's own choices stand
     (its AutoEncoder's and DeepSVDD's epochs, DIF's ensemble, KNN's k = 5): a peer run as its users
-    run it. Models: Liu et al. 2008 (IForest), Ramaswamy et al. 2000 (KNN), Shyu et al. 2003 (PCA),
+    run it; `n_neighbors` (a count, or a share of n as `neighbours` reads it) replaces KNN's and
+    LOF's k, for the peer tuned by the rule of section 6 (experiments/select_settings.py).
+    Models: Liu et al. 2008 (IForest), Ramaswamy et al. 2000 (KNN), Shyu et al. 2003 (PCA),
     Li et al. 2022 (ECOD), Aggarwal 2017 (AutoEncoder), Xu et al. 2023 (DIF), Ruff et al. 2018
     (DeepSVDD)."""
     if model not in PYOD:
@@ -189,6 +193,10 @@ def pyod(X: np.ndarray, model: str, random_state: int = 0) -> tuple[np.ndarray, 
     kwargs |= {"verbose": 0} if "verbose" in accepts else {}
     kwargs |= {"n_features": X.shape[1]} if "n_features" in accepts else {}  # DeepSVDD's input
     kwargs |= {"device": "cpu"} if "device" in accepts else {}
+    if n_neighbors is not None:
+        if "n_neighbors" not in accepts:
+            raise ValueError(f"detector.n_neighbors: PyOD's {model} has no n_neighbors; drop it")
+        kwargs["n_neighbors"] = neighbours(n_neighbors, len(X))
     np.random.seed(int(random_state))  # DeepSVDD's validation split draws from numpy's global RNG
     with _no_pin_memory_warning():
         detector = cls(**kwargs).fit(X)
@@ -223,7 +231,7 @@ def fit(features: np.ndarray, cfg) -> tuple[np.ndarray, Scorer]:
     elif cfg.name == "ocsvm":
         scores, scorer = ocsvm(X, cfg.nu, cfg.gamma)
     elif cfg.name == "pyod":
-        scores, scorer = pyod(X, cfg.model, cfg.random_state)
+        scores, scorer = pyod(X, cfg.model, cfg.random_state, cfg.get("n_neighbors"))
     else:
         raise ValueError(
             f"unknown detector {cfg.name!r}; choose iforest, knn, knn_rel, lof, ocsvm or pyod"

@@ -33,7 +33,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from sklearn.base import BaseEstimator
 
-from deepad import config, detect, features, keys, models
+from deepad import config, detect, features, keys, models, validate
 from deepad.data import folders
 from deepad.models import training
 from deepad.store import set_aside, write_atomic, write_json, write_npy
@@ -220,6 +220,7 @@ class Detector(BaseEstimator):
     def _ensemble(self, x: torch.Tensor) -> np.ndarray:
         """Rank average of the named member methods' scores of x (N,): each member's from the
         score cache when a run of it on the same images left them there, else fit here."""
+        validate.check_ensemble(self.cfg_)  # members, weights, member_k: one line each
         spec = self.cfg_.features
         self.members_: dict[str, Detector | None] = {}
         self.member_scores_: dict[str, np.ndarray] = {}
@@ -249,6 +250,9 @@ class Detector(BaseEstimator):
         size = self.cfg_.features.get("input_size")
         if size and cfg.model.name == "pretrained":  # the ensemble's EfficientNet input size
             cfg.model.input_size = int(size)
+        k = self.cfg_.features.get("member_k")
+        if k is not None and cfg.detector.name == "knn_rel":  # one k for every kNN member
+            cfg.detector.k = float(k)
         return Detector(
             config=cfg, cache=self.cache_, size=self.size, grey=self.grey,
             contamination=self.contamination,

@@ -210,6 +210,8 @@ def check(cfg: DictConfig) -> None:
     if cfg.model.get("stop_patience") is not None:
         _whole(cfg, "model.stop_patience", 0)
         _number(cfg, "model.stop_min_delta", 0.0, 1.0, "relative improvement per epoch")
+    if cfg.model.get("stop_min_epochs") is not None:
+        _whole(cfg, "model.stop_min_epochs", 0)
     try:
         check_method(cfg)  # a named method runs its own model, features and detector
     except ValueError as err:
@@ -226,11 +228,14 @@ def check_ensemble(cfg: DictConfig) -> None:
     members, weights = list(cfg.features.members or []), cfg.features.get("weights")
     known = choices("method")
     for name in members:
-        if name not in known or name == "ensemble":
+        if name not in known or name.startswith("ensemble"):
             raise ConfigError(
                 f"features.members: {name!r} is not a method; choose from conf/method/: "
-                f"{[k for k in known if k != 'ensemble']}"
+                f"{[k for k in known if not k.startswith('ensemble')]}"
             )
+    k = cfg.features.get("member_k")
+    if k is not None and not 0 < float(k) < 1:
+        raise ConfigError(f"features.member_k={k}: give a share of n between 0 and 1, or null")
     if not members or (weights is not None and len(weights) != len(members)):
         raise ConfigError(
             f"features.members={members}, features.weights={weights}: give at least one member "

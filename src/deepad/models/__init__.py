@@ -18,6 +18,7 @@ def build(cfg, in_shape: tuple[int, int, int]) -> pl.LightningModule:
             trim=float(cfg.get("trim", 0.0)),
             stop_patience=int(cfg.get("stop_patience") or 0),
             stop_min_delta=float(cfg.get("stop_min_delta", 0.01)),
+            stop_min_epochs=int(cfg.get("stop_min_epochs") or 0),
         )
     if cfg.kind == "dbn":
         return dbn.build(cfg, in_shape)

@@ -156,7 +156,7 @@ class AutoencoderModule(pl.LightningModule):
     """Lightning shell: MSE reconstruction loss, Adam, one step shared by train and val.
 
     `stop_patience` > 0 asks `training.fit` to stop training early by a label-free plateau rule
-    (the `training.Plateau` callback) reading `history`.
+    (the `training.Plateau` callback, after at least `stop_min_epochs`) reading `history`.
 
     `trim` > 0 trains on a trimmed loss (Shen & Sanghavi, "Learning with bad training data via
     iterative trimmed loss minimization", ICML 2019): each batch's `trim` share of images with the
@@ -180,6 +180,7 @@ class AutoencoderModule(pl.LightningModule):
         trim: float = 0.0,
         stop_patience: int = 0,
         stop_min_delta: float = 0.01,
+        stop_min_epochs: int = 0,
     ) -> None:
         super().__init__()
         if not 0.0 <= trim < 1.0:

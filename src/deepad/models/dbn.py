@@ -17,6 +17,8 @@ import torch
 from torch import nn
 from torch.nn.functional import softplus
 
+from deepad.models import training
+
 
 class RBM(nn.Module):
     """Bernoulli-Bernoulli RBM: E(v, h) = -v.b - h.c - v W h, with v in [0, 1]^V, h in {0, 1}^H."""
@@ -156,8 +158,11 @@ class DBN(nn.Module):
 
 
 class DBNModule(pl.LightningModule):
-    """Lightning shell driving greedy layer-wise CD training: epochs [k*E, (k+1)*E) train layer k
-    on the hidden probabilities of the (frozen) layers below; E = epochs_per_layer.
+    """Lightning shell driving greedy layer-wise CD training: layer k trains on the hidden
+    probabilities of the (frozen) layers below for at most E = epochs_per_layer epochs, fewer when
+    `stop_patience` > 0 and its CD loss meets the plateau rule of the autoencoders
+    (`training.plateaued`: after `stop_min_epochs`, `stop_patience` epochs each lowering it by less
+    than `stop_min_delta`); then layer k + 1 starts, and after the top layer training ends.
 
     Logs per epoch "train/loss" (mean squared error of CD's reconstruction, for the layer being
     trained), "train/pseudo_likelihood" and "train/free_energy" (on the epoch's first 512 or so
@@ -177,6 +182,9 @@ class DBNModule(pl.LightningModule):
         persistent: bool = False,
         epochs_per_layer: int = 10,
         batch_size: int = 64,
+        stop_patience: int = 0,
+        stop_min_delta: float = 0.01,
+        stop_min_epochs: int = 0,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["net"])
@@ -186,6 +194,8 @@ class DBNModule(pl.LightningModule):
         self.batch_size = batch_size
         self.steps_per_call = 0  # the whole epoch's batches per Lightning step (training.fit)
         self.uses_index = True  # training.fit: batches carry their rows' indices (x_b, idx)
+        self.stops_itself = True  # training.stopping: the plateau rule is applied per layer here
+        self._layer, self._layer_losses = 0, []  # the layer being trained, its loss per epoch
         self.train_images: torch.Tensor | None = None  # set by training.fit: (N, C, H, W)
         self._layer_inputs: torch.Tensor | None = None  # layer k's inputs for every image
         self.history: list[dict] = []
@@ -196,14 +206,14 @@ class DBNModule(pl.LightningModule):
 
     @property
     def layer(self) -> int:
-        return min(self.current_epoch // self.hparams.epochs_per_layer, len(self.net.rbms) - 1)
+        return self._layer
 
     def _inputs(self, x: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
             return self.net.up(x, self.layer)[-1] if self.layer else self.net.prepare(x)
 
     def on_train_epoch_start(self) -> None:
-        if self.current_epoch % self.hparams.epochs_per_layer == 0:  # a new layer starts
+        if not self._layer_losses:  # a new layer starts
             rbm = self.net.rbms[self.layer]
             self._layer_inputs = None  # the frozen layers below map every image once per layer
             if self.layer and self.train_images is not None:
@@ -244,7 +254,7 @@ class DBNModule(pl.LightningModule):
             grads, h, vk = rbm.cd_gradients(v0, hp.k, chain)
             if hp.persistent:
                 self._chain = h
-            epoch_in_layer = self.current_epoch % hp.epochs_per_layer
+            epoch_in_layer = len(self._layer_losses)
             mom = hp.momentum[0] if epoch_in_layer < hp.momentum_switch else hp.momentum[1]
             momentum_update(
                 (rbm.W, rbm.b, rbm.c), grads, self._velocity, hp.lr, mom, hp.weight_decay
@@ -277,6 +287,23 @@ class DBNModule(pl.LightningModule):
         for name, value in means.items():
             self.log(name, value, prog_bar=name in ("train/loss", "train/pseudo_likelihood"))
         self.log("layer", float(self.layer + 1), prog_bar=True)
+        self._next_layer(means["train/loss"])
+
+    def _next_layer(self, loss: float) -> None:
+        """Record this epoch's CD loss; once the layer has trained its epochs, or its curve meets
+        the plateau rule, the next layer starts (after the top one, training ends)."""
+        hp = self.hparams
+        self._layer_losses.append(loss)
+        done = len(self._layer_losses) >= hp.epochs_per_layer or training.plateaued(
+            self._layer_losses, hp.stop_patience, hp.stop_min_delta, hp.stop_min_epochs
+        )
+        if not done:
+            return
+        self._layer_losses = []
+        if self._layer == len(self.net.rbms) - 1:
+            self.trainer.should_stop = True
+        else:
+            self._layer += 1
 
     def configure_optimizers(self) -> None:
         return None
@@ -295,4 +322,7 @@ def build(cfg, in_shape: tuple[int, int, int]) -> DBNModule:
         persistent=cfg.persistent,
         epochs_per_layer=cfg.epochs_per_layer,
         batch_size=cfg.batch_size,
+        stop_patience=int(cfg.get("stop_patience") or 0),
+        stop_min_delta=float(cfg.get("stop_min_delta", 0.01)),
+        stop_min_epochs=int(cfg.get("stop_min_epochs") or 0),
     )

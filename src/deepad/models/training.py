@@ -127,24 +127,26 @@ class EpochLines(pl.Callback):
         self._print(trainer, module)
 
 
-def plateaued(losses: list[float], patience: int, min_delta: float) -> bool:
-    """True when each of the last `patience` epochs lowered the loss by less than `min_delta` of
-    the epoch before: (L[t-1] - L[t]) / L[t-1] < min_delta for the last `patience` values of t."""
-    if patience < 1 or len(losses) <= patience:
+def plateaued(losses: list[float], patience: int, min_delta: float, min_epochs: int = 0) -> bool:
+    """True when at least `min_epochs` epochs have run and each of the last `patience` epochs
+    lowered the loss by less than `min_delta` of the epoch before: (L[t-1] - L[t]) / L[t-1] <
+    min_delta for the last `patience` values of t. The minimum keeps a network from stopping on
+    the temporary plateau an autoencoder's curve often shows early (near the mean image)."""
+    if patience < 1 or len(losses) <= patience or len(losses) < min_epochs:
         return False
     last = losses[-patience - 1 :]
     return all(a - b < min_delta * abs(a) for a, b in zip(last[:-1], last[1:], strict=True))
 
 
 class Plateau(EarlyStopping):
-    """The label-free plateau rule as Lightning's stopping hook: stop once each of the last
-    `patience` epochs lowered the module's training loss (`history[-1]["train/loss"]`) by less than
-    `min_delta` of the epoch before (`plateaued`). An `EarlyStopping`, so Lightning calls it after
-    the module's own epoch end has logged the epoch."""
+    """The label-free plateau rule as Lightning's stopping hook: stop once `min_epochs` have run
+    and each of the last `patience` epochs lowered the module's training loss
+    (`history[-1]["train/loss"]`) by less than `min_delta` of the epoch before (`plateaued`). An
+    `EarlyStopping`, so Lightning calls it after the module's own epoch end has logged the epoch."""
 
-    def __init__(self, patience: int, min_delta: float) -> None:
+    def __init__(self, patience: int, min_delta: float, min_epochs: int = 0) -> None:
         super().__init__(monitor="train/loss", patience=patience, check_on_train_epoch_end=True)
-        self.relative_delta = min_delta
+        self.relative_delta, self.min_epochs = min_delta, min_epochs
         self.losses: list[float] = []
 
     def on_validation_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
@@ -152,15 +154,17 @@ class Plateau(EarlyStopping):
 
     def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
         self.losses.append(float(module.history[-1]["train/loss"]))
-        if plateaued(self.losses, self.patience, self.relative_delta):
+        if plateaued(self.losses, self.patience, self.relative_delta, self.min_epochs):
             trainer.should_stop = True
 
 
 def stopping(module: pl.LightningModule) -> list[pl.Callback]:
-    """The module's stopping rule as callbacks: `Plateau` where its config sets `stop_patience`."""
+    """The module's stopping rule as callbacks: `Plateau` where its config sets `stop_patience`
+    (the DBN applies the same rule to each layer itself, `DBNModule`)."""
     hp = getattr(module, "hparams", {})
-    if hp.get("stop_patience"):
-        return [Plateau(int(hp.stop_patience), float(hp.stop_min_delta))]
+    if hp.get("stop_patience") and not getattr(module, "stops_itself", False):
+        rule = int(hp.stop_patience), float(hp.stop_min_delta), int(hp.get("stop_min_epochs", 0))
+        return [Plateau(*rule)]
     return []
 
 
