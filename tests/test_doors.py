@@ -91,7 +91,8 @@ def test_outputs_name_their_method_and_a_second_call_leaves_one_configuration(
     assert "NaN" not in (out / "a1" / "metrics.json").read_text()
     _cli(folder, out, "--methods", "raw_knn,ensemble", "--seed", "1", *fast)
     printed = capsys.readouterr().out
-    assert "ensemble: rank average of raw_knn + raw_knncos + pre_knn" in printed
+    members = config.compose_method("ensemble", 0).features.members  # conf/method/ensemble.yaml
+    assert f"ensemble: rank average of {' + '.join(members)}" in printed
     assert f"removed {out / 'a1'}" in printed and f"removed {out / 're'}" in printed
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["ensemble", "raw_knn"]
     manifest = json.loads((out / "manifest.json").read_text())

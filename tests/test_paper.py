@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from helpers import ROOT
-from paper.tables import tab_clutter_verdict, tab_convergence
+from paper.tables import tab_clutter_verdict, tab_convergence, tab_epochs
 
 METHODS = (("re", 0.9), ("a1", 0.6), ("raw", 0.8))  # AE RE, AE A1, raw pixels: base AUROC
 
@@ -358,6 +358,8 @@ def test_convergence_table_and_figure(deep, tmp_path):
     assert tab.loc["DBN layer 1 loss", "last_median"] == pytest.approx(0.5)
     assert tab.loc["DBN layer 2 loss", "last_median"] == 0.0
     assert tab.loc["Deep AE loss", "networks"] == 6  # 3 classes x 2 seeds, each network once
+    assert tab.loc["Deep AE loss", "met"] == 0.0  # halving: never meets the plateau rule
+    assert tab.loc["DBN layer 2 loss", "met"] == 1.0  # flat for its 6 epochs
     assert "Deep AE loss" in (tmp_path / "c.md").read_text()
     _script("paper/figures/fig_convergence.py", curves, tmp_path / "c.png")
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
@@ -443,3 +445,32 @@ def test_clutter_verdict_holds_fails_and_ties_as_generated(sweep, tmp_path):
     fig = tmp_path / "q.png"
     _script("paper/figures/fig_clutter_q.py", sweep, fig)
     assert fig.stat().st_size > 10_000
+
+
+def test_epochs_check_reports_a_moved_verdict(tmp_path):
+    """Made-up runs: at the chosen length AE A1 beats AE RE in all 10 classes and AE A2 ties it;
+    at twice the length A1 loses in all 10 and A2 still ties: one verdict of two moved."""
+    rows = []
+    for length, sign in (("chosen", 1), ("twice", -1)):
+        for c in range(10):
+            re = 0.7 + 0.01 * c
+            for features, auroc in (
+                ("re", re),
+                ("a1", re + sign * (0.1 + 0.001 * c)),
+                ("a2", re + (0.01 if c % 2 else -0.01)),
+            ):
+                rows.append({"length": length, "dataset": "mnist", "nominal": str(c), "seed": 0,
+                             "contamination": 0.1, "model": "ae_h2o", "features": features,
+                             "auroc": auroc, "epochs_trained": 30 if length == "chosen" else 60,
+                             "status": "ok"})  # fmt: skip
+    runs = pd.DataFrame(rows)
+    ovr, twice = tmp_path / "ovr.csv", tmp_path / "twice.csv"
+    runs[runs["length"] == "chosen"].drop(columns="length").to_csv(ovr, index=False)
+    runs[runs["length"] == "twice"].drop(columns="length").to_csv(twice, index=False)
+    tab = tab_epochs.table(pd.read_csv(ovr), pd.read_csv(twice)).set_index("comparison")
+    assert tab.loc["AE A1 vs AE RE", "chosen: verdict"] == "AE A1 higher"
+    assert tab.loc["AE A1 vs AE RE", "twice: verdict"] == "AE RE higher"
+    assert tab.loc["AE A1 vs AE RE", "moved"]
+    assert not tab.loc["AE A2 vs AE RE", "moved"]
+    _script("paper/tables/tab_epochs.py", ovr, twice, tmp_path / "e.md")
+    assert "1 of 2 verdicts moved" in (tmp_path / "e.md").read_text()

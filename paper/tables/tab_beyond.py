@@ -37,10 +37,12 @@ NAMES = {  # conf/method/<name>.yaml -> the table's name ({k}: the chosen share 
     "pre_knn": "kNN EffNet-Lite0 A1 ({size} px), cosine, k = {k} n",
     "ae_trim": "AE RE, trimmed loss (10%)",
     "ensemble": "rank ensemble: {members}",
+    "ensemble_all": "rank ensemble of all {n_all} candidates, k = {fixed_k} n (selection-free)",
 }
 PEERS = {  # conf/method/pyod_<name>.yaml -> the table's name
     "pyod_iforest": "PyOD IForest",
     "pyod_knn": "PyOD KNN",
+    "pyod_knn_tuned": "PyOD KNN (tuned k)",
     "pyod_pca": "PyOD PCA",
     "pyod_ecod": "PyOD ECOD",
     "pyod_ae": "PyOD AutoEncoder",
@@ -64,11 +66,19 @@ PROPOSAL = [
 
 
 def name(method: str, selection: dict) -> str:
-    if method in PEERS:
-        return f"{PEERS[method]} (peer, defaults)"
-    members = " + ".join(selection["ensemble"]["members"])
     k = selection["chosen_k"].get(method)
-    return NAMES[method].format(k=k, size=selection["chosen_input_size"], members=members)
+    if method in PEERS:
+        return (
+            f"{PEERS[method]}, k = {k} n (peer, tuned)"
+            if k
+            else f"{PEERS[method]} (peer, defaults)"
+        )
+    members = " + ".join(selection["ensemble"]["members"])
+    free = selection.get("ensemble_all", {})
+    return NAMES[method].format(
+        k=k, size=selection["chosen_input_size"], members=members,
+        n_all=len(free.get("members", [])), fixed_k=free.get("k"),
+    )  # fmt: skip
 
 
 def runs(
@@ -86,7 +96,8 @@ def runs(
         runs = frame[(frame["contamination"] == P) & (frame["status"].fillna("ok") == "ok")].copy()
         runs["key"] = runs["method"]
         runs["method"] = [name(m, selection) for m in runs["method"]]
-        parts.append(runs.assign(new=new, peer=not new))
+        peer = runs["key"].isin(PEERS) | (not new)  # a tuned peer runs in beyond's sweep
+        parts.append(runs.assign(new=~peer, peer=peer))
     results = pd.concat(parts, ignore_index=True)
     ours = set(zip(beyond["dataset"], beyond["nominal"].astype(str), strict=True))
     sets = zip(results["dataset"], results["nominal"].astype(str), strict=True)

@@ -1,7 +1,7 @@
 """`deepad score FOLDER`: rank a user's own images, most anomalous first, by the paper's scores.
 
 The proposal's use case: an unlabelled folder with a few odd images in it. By default the images
-are scored by the rank ensemble (`conf/method/ensemble.yaml`: kNN on pixels, L2 and cosine, and on
+are scored by the rank ensemble (`conf/method/ensemble.yaml`: kNN on pixels, on a DBN's A1 and on
 EfficientNet-Lite0 features); `--methods` names other methods of conf/method/, and `--features`
 the proposal's scores (RE, A1, A2, free energy) of one network (`--model`) trained on the folder.
 Each score is one `pipeline.run_scored` of `dataset=folder` (conf/dataset/folder.yaml), so runs
