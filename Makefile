@@ -8,7 +8,7 @@ DATA := data
 SRC := $(shell find src -name '*.py' -o -name '*.yaml' 2>/dev/null) experiments/run.py  # conf/ is src/deepad/conf
 export PYTHONHASHSEED := 0
 
-.PHONY: help install data test test-all lint format reproduce sweeps results paper summary select peers rates rounding mkl-paths verify bench clean
+.PHONY: help install data test test-all lint format reproduce sweeps results paper summary select default peers rates rounding mkl-paths verify bench clean
 .DEFAULT_GOAL := help
 
 help: ## list the targets
@@ -278,6 +278,9 @@ $(PAPER)/paper.md: paper/write_paper.py paper/paper.in.md paper/common.py paper/
 # before it; conf/method/ holds them and a test checks the two agree).
 select: data ## choose k, input size and ensemble members on the test split -> paper/results/selection.json
 	$(RUN) experiments/select_settings.py paper/results/selection.json
+
+default: data ## choose deepad score's default per kind of folder -> paper/results/default.json, README
+	$(RUN) experiments/choose_default.py paper/results/default.json --readme README.md
 
 # PyOD's detectors with their defaults on beyond's sets (issue 11's peers). Not part of reproduce:
 # its PyOD defaults cost more than the hour holds (slices above; the sweep stamp records its seconds). The table of beyond reads $(RESULTS)/peers.csv (committed for the full profile) if it is there.

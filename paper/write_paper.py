@@ -695,6 +695,11 @@ def protocol_values() -> dict[str, str]:
         sizes = [pixels, *hidden]
         return "-".join(map(str, sizes + sizes[-2::-1]))
 
+    def setting(name: str):
+        return compose(["dataset=clutter_mnist", f"+clutter_setting={name}", "logger=none"])
+
+    base = setting("base")
+    q = [setting(n).dataset.clutter.share for n in ("q01", "q02", "q10")]
     classes = 10
     photo = compose(["+experiment=cats_dogs", "logger=none"])  # the full profile's photo settings
     return {
@@ -725,6 +730,14 @@ def protocol_values() -> dict[str, str]:
         "conf:dbn:a2_units": str(sum(dbn.model.sizes)),
         "conf:iforest:trees": str(ae.detector.n_estimators),
         "conf:min_p": f"2/2^{classes} = {2 / 2**classes:.3f}",
+        "conf:clutter:q": f"{base.dataset.clutter.share:g}",
+        "conf:clutter:cap": f"{base.dataset.cap:,}",
+        "conf:clutter:strength": f"{base.dataset.clutter.strength:g}",
+        "conf:clutter:p": f"{base.dataset.contamination:g}",
+        "conf:clutter:epochs": str(base.trainer.max_epochs),
+        "conf:clutter:q_values": ", ".join(f"{v:g}" for v in q),
+        "conf:clutter:faint": f"{setting('faint').dataset.clutter.strength:g}",
+        "conf:clutter:short": str(setting("short").trainer.max_epochs),
     }
 
 
