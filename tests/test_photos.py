@@ -16,7 +16,7 @@ from PIL import Image
 
 from deepad import cli, pipeline
 from deepad.data import folders, measures, sets, sources
-from helpers import DATA
+from helpers import DATA, ROOT
 from paper import photos
 
 N = 12  # photos per class in the generated package
@@ -273,3 +273,21 @@ def test_the_training_length_knob_says_which_verdicts_moved():
     said = knob_stable(premise, remedy)
     assert said.startswith("at 30 epochs instead of the plateau, 1 of 2 verdicts")
     assert "AE RE (30 epochs) (clutter): enriched -> not shown" in said
+
+
+def test_default_method_follows_the_folders_kind(tmp_path):
+    """No --methods / --features: a colour folder gets the colour default and a grey one the grey
+    default (cli.DEFAULT_METHODS), which are what `make default` chose (paper/results/default.json)."""
+    chosen = json.loads((ROOT / "paper/results/default.json").read_text())["chosen"]
+    assert cli.DEFAULT_METHODS == {"grey": (chosen["grey"],), "rgb": (chosen["colour"],)}
+    rng = np.random.default_rng(0)
+    for kind, grey in (("rgb", False), ("grey", True)):
+        folder = tmp_path / kind
+        folder.mkdir()
+        for i in range(4):
+            img = rng.integers(0, 256, (32, 32, 3)).astype(np.uint8)
+            Image.fromarray(img.mean(2).astype(np.uint8) if grey else img).save(folder / f"{i}.png")
+        args = cli.parser().parse_args(["score", str(folder), "--out", str(tmp_path / "o")])
+        args.methods = args.methods or []
+        cli.resolve_auto(args, folder)
+        assert args.colour == kind and args.methods == list(cli.DEFAULT_METHODS[kind])

@@ -1,9 +1,10 @@
 """`deepad score FOLDER`: rank a user's own images, most anomalous first, by the paper's scores.
 
 The proposal's use case: an unlabelled folder with a few odd images in it. By default the images
-are scored by the rank ensemble (`conf/method/ensemble.yaml`: kNN on pixels, on a DBN's A1 and on
-EfficientNet-Lite0 features); `--methods` names other methods of conf/method/, and `--features`
-the proposal's scores (RE, A1, A2, free energy) of one network (`--model`) trained on the folder.
+are scored by the default method of their kind (grey or colour: `DEFAULT_METHODS`, chosen by
+`make default`'s rule over digits, clothes and photos); `--methods` names other methods of
+conf/method/, and `--features` the proposal's scores (RE, A1, A2, free energy) of one network
+(`--model`) trained on the folder.
 Each score is one `pipeline.run_scored` of `dataset=folder` (conf/dataset/folder.yaml), so runs
 are cached, recorded and resumable like the paper's; the ranking merges them:
 
@@ -65,11 +66,17 @@ def compose(folder: Path, variant: str, args: argparse.Namespace) -> DictConfig:
     ]
     cfg = config.compose(overrides)
     cfg.dataset.exclude = [*cfg.dataset.exclude, *never_input(args)]  # beside conf's defaults
-    if args.pretrained_size:  # EfficientNet-Lite0's input, for the scores that use it
+    return at_pretrained_size(cfg, args.pretrained_size)
+
+
+def at_pretrained_size(cfg: DictConfig, size: int | None) -> DictConfig:
+    """cfg with EfficientNet-Lite0 read at `size` px in the scores that use it (the method's own
+    network, or an ensemble's members); None leaves each method's own size."""
+    if size:
         if cfg.model.name == "pretrained":
-            cfg.model.input_size = args.pretrained_size
+            cfg.model.input_size = size
         if cfg.features.name == "ensemble":
-            cfg.features.input_size = args.pretrained_size
+            cfg.features.input_size = size
     return cfg
 
 
@@ -91,6 +98,8 @@ def resolve_auto(args: argparse.Namespace, folder: Path) -> None:
         args.size = COLOUR_SIZE if colour else GREY_SIZE
     if args.pretrained_size == "auto":
         args.pretrained_size = COLOUR_PRETRAINED if colour else None
+    if not args.methods and not args.features:  # the default method of this kind of folder
+        args.methods = list(DEFAULT_METHODS[args.colour])
 
 
 def never_input(args: argparse.Namespace) -> list[str]:
@@ -191,7 +200,9 @@ def _unlisted_runs(args: argparse.Namespace, made: dict) -> list[str]:
     return out
 
 
-DEFAULT_METHODS = ("ensemble",)  # the paper's best validation-tuned score (tab_beyond)
+# The default method per kind of folder (--colour auto), chosen by `make default`'s rule
+# (experiments/choose_default.py -> paper/results/default.json; a test checks they agree).
+DEFAULT_METHODS = {"grey": ("ensemble",), "rgb": ("pre_knn",)}
 
 
 class Parser(argparse.ArgumentParser):
@@ -280,8 +291,8 @@ def parser() -> argparse.ArgumentParser:
         "--methods",
         type=_method_list,
         help="comma list of named methods, the first ordering ranking.csv; choices: "
-        f"{', '.join(config.choices('method'))} (default: {','.join(DEFAULT_METHODS)}, the "
-        "paper's rank ensemble)",
+        f"{', '.join(config.choices('method'))} (default: {DEFAULT_METHODS['grey'][0]} on grey "
+        f"folders, {DEFAULT_METHODS['rgb'][0]} on colour ones: README, make default)",
     )
     s.add_argument(
         "--features",
@@ -345,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.methods and args.features:
         print("deepad score: error: give --methods or --features, not both", file=sys.stderr)
         return 2
-    args.methods = args.methods or ([] if args.features else list(DEFAULT_METHODS))
+    args.methods = args.methods or []  # none: the folder's kind picks (resolve_auto)
     t0 = time.perf_counter()
     try:
         ranking = score(args)
