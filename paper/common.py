@@ -92,11 +92,14 @@ def with_methods(results: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return results, order + sorted(set(names) - set(order))
 
 
-def write_table(out: Path, caption: str, table: pd.DataFrame) -> str:
-    """A paper table: OUT.md (caption, blank line, Markdown) and OUT.tex; returns the Markdown."""
-    md = f"{caption}\n\n{table.to_markdown(index=False)}\n"
+def write_table(out: Path, caption: str, table: pd.DataFrame, floatfmt: str | None = None) -> str:
+    """A paper table: OUT.md (caption, blank line, Markdown) and OUT.tex; returns the Markdown.
+    `floatfmt` (e.g. ".3g"): how both print floats (default: each library's own)."""
+    md_fmt = {"floatfmt": floatfmt} if floatfmt else {}
+    tex_fmt = {"float_format": f"%{floatfmt}"} if floatfmt else {}
+    md = f"{caption}\n\n{table.to_markdown(index=False, **md_fmt)}\n"
     write_text(out, md)
-    write_text(out.with_suffix(".tex"), table.to_latex(index=False))
+    write_text(out.with_suffix(".tex"), table.to_latex(index=False, **tex_fmt))
     return md
 
 

@@ -19,8 +19,7 @@ import pandas as pd
 
 from deepad.config import compose
 from deepad.models.training import plateaued
-from deepad.store import write_text
-from paper.common import METHOD_NAMES
+from paper.common import METHOD_NAMES, write_table
 
 CURVES = {"train/loss": "loss", "train/pseudo_likelihood": "pseudo-log-likelihood"}
 NETWORKS = {m: name.removesuffix(" RE") for (m, f), name in METHOD_NAMES.items() if f == "re"}
@@ -96,19 +95,16 @@ def main() -> None:
             "final": "final loss: median",
         }
     )
-    md = (
+    caption = (
         "Convergence: relative change of each training curve over its last epoch and over the "
         "last third of its epochs, median and largest over the networks trained at p = 0.1 "
         "(classes x seeds; 'twice': the epochs-sensitivity check's networks, seed 0, trained twice "
         f"as long); the share of networks whose loss fell by less than {delta:.0%} in each of its "
         f"last {patience} epochs (the plateau rule) and their median final loss; the "
         "pseudo-log-likelihood is a stochastic estimate (one random unit flipped per image), so "
-        "its changes include sampling noise\n\n"
-        + shown.to_markdown(index=False, floatfmt=".3g")
-        + "\n"
+        "its changes include sampling noise"
     )
-    write_text(out, md)
-    write_text(out.with_suffix(".tex"), shown.to_latex(index=False, float_format="%.3g"))
+    write_table(out, caption, shown, floatfmt=".3g")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from deepad.store import write_text
+from paper.common import write_table
 from paper.tables import tab_wilcoxon
 
 P, SEED = 0.1, 0
@@ -51,18 +51,15 @@ def main() -> None:
     tab = table(pd.read_csv(ovr), pd.read_csv(twice))
     epochs = pd.read_csv(twice).groupby("model")["epochs_trained"].max().astype(int).to_dict()
     shown = tab.assign(moved=tab["moved"].map({True: "yes", False: "no"}))
-    md = (
+    caption = (
         f"Epochs sensitivity: each feature score against its network's RE at p = {P}, seed {SEED}, "
         "with the networks at the chosen length and trained twice as long "
         f"({', '.join(f'{m}: {e}' for m, e in sorted(epochs.items()))} epochs, the DBN's per "
         "layer at most); paired over the classes, median AUROC difference, verdict at Holm p < "
         f"{tab_wilcoxon.ALPHA} within each length (one seed: the interval holds the class spread "
-        f"only); {int(tab['moved'].sum())} of {len(tab)} verdicts moved\n\n"
-        + shown.to_markdown(index=False, floatfmt="+.3f")
-        + "\n"
+        f"only); {int(tab['moved'].sum())} of {len(tab)} verdicts moved"
     )
-    write_text(out, md)
-    write_text(out.with_suffix(".tex"), shown.to_latex(index=False, float_format="%+.3f"))
+    write_table(out, caption, shown, floatfmt="+.3f")
 
 
 if __name__ == "__main__":

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from deepad.store import write_text
 from paper import common
-from paper.common import with_methods
+from paper.common import with_methods, write_table
 
 P = 0.1
 
@@ -42,13 +41,12 @@ def table(results: pd.DataFrame) -> pd.DataFrame:
 def main() -> None:
     src, out = Path(sys.argv[1]), Path(sys.argv[2])
     tab = table(pd.read_csv(src))
-    md = (
+    caption = (
         f"Seed spread of one class's AUROC, one-vs-rest, p = {P}: range = max - min over the "
         "seeds of that class (anomalies redrawn, network reinitialised); median over the 10 "
-        "classes and the largest\n\n" + tab.to_markdown(index=False, floatfmt=".3f") + "\n"
+        "classes and the largest"
     )
-    write_text(out, md)
-    write_text(out.with_suffix(".tex"), tab.to_latex(index=False, float_format="%.3f"))
+    write_table(out, caption, tab, floatfmt=".3f")
 
 
 if __name__ == "__main__":
