@@ -165,8 +165,8 @@ RATE_SLICES := --slice dataset.contamination=0.1 --slice seed=0
 SLICES_ovr := $(RATE_SLICES)
 SLICES_ovr_dbn := $(RATE_SLICES)
 # The clutter sweep: every seed of the profile at the base setting (its paired tests average 3
-# seeds a unit), seed 0 at the one-knob settings around it; the conv AE one seed at base too (its
-# further seeds cost about 5 core-minutes).
+# seeds a unit), seed 0 at the one-knob settings around it; the conv AE, the slowest network, one
+# seed at base too (the sweep stamps record what each costs).
 CLUTTER_SLICES := --slice +clutter_setting=base --slice seed=0
 SLICES_clutter_ae := $(CLUTTER_SLICES)
 SLICES_clutter_dbn := $(CLUTTER_SLICES)

@@ -730,6 +730,8 @@ def protocol_values() -> dict[str, str]:
         "conf:dbn:a2_units": str(sum(dbn.model.sizes)),
         "conf:iforest:trees": str(ae.detector.n_estimators),
         "conf:min_p": f"2/2^{classes} = {2 / 2**classes:.3f}",
+        "conf:knn:k": str(compose(["detector=knn", "logger=none"]).detector.k),
+        "conf:knn_rel:k": f"{compose(['detector=knn_rel', 'logger=none']).detector.k:.0%}",
         "conf:clutter:q": f"{base.dataset.clutter.share:g}",
         "conf:clutter:cap": f"{base.dataset.cap:,}",
         "conf:clutter:strength": f"{base.dataset.clutter.strength:g}",
