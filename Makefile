@@ -173,7 +173,7 @@ SLICES_clutter_dbn := $(CLUTTER_SLICES)
 SLICES_clutter_pretrained := $(CLUTTER_SLICES)
 SLICES_clutter_deep := --slice '+clutter_setting=base model=ae_dense' --slice seed=0
 # beyond: the trimmed-loss AE (the one method that trains new networks) on seed 0 only.
-SLICES_beyond := --slice seed=0 --slice '+method=raw_knn,raw_knncos,ae_knn,dbn_knn,pre_knn,pyod_knn_tuned,ensemble,ensemble_all'
+SLICES_beyond := --slice seed=0 --slice '+method=raw_knn,raw_knncos,ae_knn,dbn_knn,pre_knn,pyod_knn_tuned,pyod_iforest_tuned,pyod_pca_tuned,ensemble,ensemble_all'
 # peers: PyOD's deep detectors (AutoEncoder, DIF, DeepSVDD: the slow ones with the library's
 # defaults) on seed 0 only; IForest, KNN, PCA and ECOD (fast) on every seed.
 SLICES_peers := --slice seed=0 --slice '+method=pyod_iforest,pyod_knn,pyod_pca,pyod_ecod'

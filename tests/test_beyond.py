@@ -91,13 +91,19 @@ def test_ensemble_reads_its_members_runs_and_scores_new_images(make_cfg, tmp_pat
 
 def test_chosen_settings_are_those_of_selection_json():
     """conf/method/ holds what experiments/select_settings.py chose on the test split: each kNN
-    method's k, EfficientNet-Lite0's input size and the ensemble's members."""
+    method's k, the PyOD peers' size knobs, EfficientNet-Lite0's input size and the ensemble's
+    members."""
     selection = json.loads((ROOT / "paper/results/selection.json").read_text())
     for method, k in selection["chosen_k"].items():
         conf = yaml.safe_load((CONF / "method" / f"{method}.yaml").read_text())
         knob = "n_neighbors" if conf["detector"].get("model") else "k"  # a PyOD peer's knob
         assert conf["detector"][knob] == k, method
         assert f"{method}@k={k}" in "".join(selection["candidates"])
+    for method, knobs in selection["chosen_knobs"].items():  # the PyOD peers' size knobs
+        conf = yaml.safe_load((CONF / "method" / f"{method}.yaml").read_text())
+        for knob, v in knobs.items():
+            assert conf["detector"][knob] == v, method
+            assert f"{method}@{knob}={v}" in selection["candidates"]
     pre = yaml.safe_load((CONF / "method" / "pre_knn.yaml").read_text())
     assert pre["model"]["input_size"] == selection["chosen_input_size"]
     ens = OmegaConf.load(CONF / "method" / "ensemble.yaml")

@@ -214,3 +214,39 @@ def test_a_plateau_stops_training_before_max_epochs():
     a, b = curves[1][-2:]
     assert a - b < 0.5 * a
     assert curves[1] == curves[0][: len(curves[1])]  # the same training, cut short
+
+
+def test_cosine_schedule_anneals_from_lr_towards_zero():
+    """`annealed`: "constant" keeps lr; "cosine" starts at lr, falls every epoch, ends near 0 (its
+    last epoch below 1% of lr at 30 epochs) and is lr / 2 half way; an unknown name fails."""
+    assert [training.annealed(0.1, e, 30, "constant") for e in (0, 29)] == [0.1, 0.1]
+    rates = [training.annealed(0.1, e, 30, "cosine") for e in range(30)]
+    assert rates[0] == 0.1 and rates[15] == pytest.approx(0.05)
+    assert all(a > b for a, b in zip(rates[:-1], rates[1:], strict=True))
+    assert rates[-1] < 0.001
+    with pytest.raises(ValueError, match="lr_schedule='step'"):
+        training.annealed(0.1, 0, 30, "step")
+
+
+def test_the_autoencoder_trains_at_the_annealed_rate():
+    """With `lr_schedule: cosine` the optimiser's rate at each epoch is `annealed`'s; an unknown
+    schedule fails when the module is made, before any training."""
+    x = torch.rand(64, 1, 4, 4)
+    trainer_cfg = OmegaConf.create(
+        {"max_epochs": 6, "batch_size": 64, "val_fraction": 0.0, "accelerator": "cpu",
+         "progress_bar": False}
+    )  # fmt: skip
+    seen = []
+
+    class Spy(pl.Callback):
+        def on_train_epoch_end(self, trainer, module):
+            seen.append(module.optimizers().optimizer.param_groups[0]["lr"])
+
+    module = models.autoencoder.AutoencoderModule(
+        DenseAE((1, 4, 4), [3]), lr=1e-2, lr_schedule="cosine", batch_size=16
+    )
+    training.drive(module, training.grouped(training.Batches(x, 16, True, 0), 0), None, 6,
+                   trainer_cfg, [Spy()])  # fmt: skip
+    assert seen == pytest.approx([training.annealed(1e-2, e, 6, "cosine") for e in range(6)])
+    with pytest.raises(ValueError, match="lr_schedule"):
+        models.autoencoder.AutoencoderModule(DenseAE((1, 4, 4), [3]), lr_schedule="steps")

@@ -43,6 +43,8 @@ PEERS = {  # conf/method/pyod_<name>.yaml -> the table's name
     "pyod_iforest": "PyOD IForest",
     "pyod_knn": "PyOD KNN",
     "pyod_knn_tuned": "PyOD KNN (tuned k)",
+    "pyod_iforest_tuned": "PyOD IForest (tuned trees)",
+    "pyod_pca_tuned": "PyOD PCA (tuned components)",
     "pyod_pca": "PyOD PCA",
     "pyod_ecod": "PyOD ECOD",
     "pyod_ae": "PyOD AutoEncoder",
@@ -67,12 +69,14 @@ PROPOSAL = [
 
 def name(method: str, selection: dict) -> str:
     k = selection["chosen_k"].get(method)
+    knobs = selection.get("chosen_knobs", {}).get(method, {})
     if method in PEERS:
-        return (
-            f"{PEERS[method]}, k = {k} n (peer, tuned)"
-            if k
-            else f"{PEERS[method]} (peer, defaults)"
-        )
+        if k:
+            return f"{PEERS[method]}, k = {k} n (peer, tuned)"
+        if knobs:
+            told = ", ".join(f"{knob} = {v}" for knob, v in knobs.items())
+            return f"{PEERS[method]}, {told} (peer, tuned)"
+        return f"{PEERS[method]} (peer, defaults)"
     members = " + ".join(selection["ensemble"]["members"])
     free = selection.get("ensemble_all", {})
     return NAMES[method].format(

@@ -169,14 +169,22 @@ PYOD = {  # PyOD class -> its module: the peers of issue 11 (Zhao, Nasrullah & L
 }
 
 
+PYOD_SIZES = ("n_estimators", "n_components")  # size knobs a detector.pyod config may set
+
+
 def pyod(
-    X: np.ndarray, model: str, random_state: int = 0, n_neighbors: float | None = None
+    X: np.ndarray,
+    model: str,
+    random_state: int = 0,
+    n_neighbors: float | None = None,
+    sizes: dict[str, int] | None = None,
 ) -> tuple[np.ndarray, Scorer]:
     """A PyOD detector with the library's defaults, seeded, fit on X (N, d): its training scores
     `decision_scores_` (N,) and `decision_function` for new rows. The library's own choices stand
     (its AutoEncoder's and DeepSVDD's epochs, DIF's ensemble, KNN's k = 5): a peer run as its users
     run it; `n_neighbors` (a count, or a share of n as `neighbours` reads it) replaces KNN's and
-    LOF's k, for the peer tuned by the rule of section 6 (experiments/select_settings.py).
+    LOF's k, for the peer tuned by the rule of section 6 (experiments/select_settings.py); `sizes`
+    replaces other size knobs by the same rule (IForest's n_estimators, PCA's n_components).
     Models: Liu et al. 2008 (IForest), Ramaswamy et al. 2000 (KNN), Shyu et al. 2003 (PCA),
     Li et al. 2022 (ECOD), Aggarwal 2017 (AutoEncoder), Xu et al. 2023 (DIF), Ruff et al. 2018
     (DeepSVDD)."""
@@ -197,6 +205,10 @@ def pyod(
         if "n_neighbors" not in accepts:
             raise ValueError(f"detector.n_neighbors: PyOD's {model} has no n_neighbors; drop it")
         kwargs["n_neighbors"] = neighbours(n_neighbors, len(X))
+    for knob, value in (sizes or {}).items():
+        if knob not in accepts:
+            raise ValueError(f"detector.{knob}: PyOD's {model} has no {knob}; drop it")
+        kwargs[knob] = int(value)
     np.random.seed(int(random_state))  # DeepSVDD's validation split draws from numpy's global RNG
     with _no_pin_memory_warning():
         detector = cls(**kwargs).fit(X)
@@ -231,7 +243,8 @@ def fit(features: np.ndarray, cfg) -> tuple[np.ndarray, Scorer]:
     elif cfg.name == "ocsvm":
         scores, scorer = ocsvm(X, cfg.nu, cfg.gamma)
     elif cfg.name == "pyod":
-        scores, scorer = pyod(X, cfg.model, cfg.random_state, cfg.get("n_neighbors"))
+        sizes = {k: cfg[k] for k in PYOD_SIZES if cfg.get(k) is not None}  # tuned size knobs
+        scores, scorer = pyod(X, cfg.model, cfg.random_state, cfg.get("n_neighbors"), sizes)
     else:
         raise ValueError(
             f"unknown detector {cfg.name!r}; choose iforest, knn, knn_rel, lof, ocsvm or pyod"

@@ -19,6 +19,8 @@ def build(cfg, in_shape: tuple[int, int, int]) -> pl.LightningModule:
             stop_patience=int(cfg.get("stop_patience") or 0),
             stop_min_delta=float(cfg.get("stop_min_delta", 0.01)),
             stop_min_epochs=int(cfg.get("stop_min_epochs") or 0),
+            lr_schedule=cfg.get("lr_schedule", "constant"),
+            batch_size=cfg.get("batch_size"),
         )
     if cfg.kind == "dbn":
         return dbn.build(cfg, in_shape)

@@ -12,6 +12,8 @@ import pytorch_lightning as pl
 import torch
 from torch import nn
 
+from deepad.models import training
+
 # Activation -> its midpoint: a unit counts as "active" (A2) above it.
 ACTIVATIONS: dict[str, tuple[type[nn.Module], float]] = {
     "tanh": (nn.Tanh, 0.0),
@@ -158,6 +160,10 @@ class AutoencoderModule(pl.LightningModule):
     `stop_patience` > 0 asks `training.fit` to stop training early by a label-free plateau rule
     (the `training.Plateau` callback, after at least `stop_min_epochs`) reading `history`.
 
+    `lr_schedule` "cosine" anneals Adam's learning rate from `lr` towards 0 over the trainer's
+    max_epochs (`training.annealed`), so the curve ends on its flat part; "constant" keeps `lr`. `batch_size`
+    replaces the trainer's (None keeps it).
+
     `trim` > 0 trains on a trimmed loss (Shen & Sanghavi, "Learning with bad training data via
     iterative trimmed loss minimization", ICML 2019): each batch's `trim` share of images with the
     highest reconstruction errors is left out of the loss, so a contaminated set's anomalies,
@@ -181,8 +187,11 @@ class AutoencoderModule(pl.LightningModule):
         stop_patience: int = 0,
         stop_min_delta: float = 0.01,
         stop_min_epochs: int = 0,
+        lr_schedule: str = "constant",
+        batch_size: int | None = None,
     ) -> None:
         super().__init__()
+        training.annealed(lr, 0, 1, lr_schedule)  # an unknown schedule fails here, not mid-training
         if not 0.0 <= trim < 1.0:
             raise ValueError(
                 f"model.trim={trim!r}: give the share of each batch to leave out, 0 <= trim < 1"
@@ -191,6 +200,7 @@ class AutoencoderModule(pl.LightningModule):
         self.net = net
         self.automatic_optimization = False
         self.steps_per_call = steps_per_call  # read by deepad.models.training.fit
+        self.batch_size = batch_size  # read by training.fit; None: the trainer's
         self._sums: dict[str, tuple] = {}
         self._epoch: dict[str, float] = {}
         self.history: list[dict] = []
@@ -228,6 +238,14 @@ class AutoencoderModule(pl.LightningModule):
 
     def validation_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> torch.Tensor:
         return self._step(batch, "val")
+
+    def on_train_epoch_start(self) -> None:  # the epoch's learning rate (`training.annealed`)
+        hp = self.hparams
+        lr = training.annealed(
+            hp.lr, self.current_epoch, self.trainer.max_epochs, hp.get("lr_schedule", "constant")
+        )
+        for group in self.optimizers().optimizer.param_groups:
+            group["lr"] = lr
 
     def on_train_epoch_end(self) -> None:  # after this epoch's validation, if any
         self._log_epoch("train")

@@ -185,8 +185,10 @@ class DBNModule(pl.LightningModule):
         stop_patience: int = 0,
         stop_min_delta: float = 0.01,
         stop_min_epochs: int = 0,
+        lr_schedule: str = "constant",
     ) -> None:
         super().__init__()
+        training.annealed(lr, 0, 1, lr_schedule)  # an unknown schedule fails here, not mid-training
         self.save_hyperparameters(ignore=["net"])
         self.net = net
         self.automatic_optimization = False  # the CD update is the training step
@@ -256,9 +258,10 @@ class DBNModule(pl.LightningModule):
                 self._chain = h
             epoch_in_layer = len(self._layer_losses)
             mom = hp.momentum[0] if epoch_in_layer < hp.momentum_switch else hp.momentum[1]
-            momentum_update(
-                (rbm.W, rbm.b, rbm.c), grads, self._velocity, hp.lr, mom, hp.weight_decay
+            lr = training.annealed(
+                hp.lr, epoch_in_layer, hp.epochs_per_layer, hp.get("lr_schedule", "constant")
             )
+            momentum_update((rbm.W, rbm.b, rbm.c), grads, self._velocity, lr, mom, hp.weight_decay)
             self._add("train/loss", (v0 - vk).pow(2).mean(), len(v0))  # CD's own reconstruction
         if first:  # free energy and pseudo-likelihood at epoch end, on the epoch's first batch
             self._monitor = v0[:512]
@@ -325,4 +328,5 @@ def build(cfg, in_shape: tuple[int, int, int]) -> DBNModule:
         stop_patience=int(cfg.get("stop_patience") or 0),
         stop_min_delta=float(cfg.get("stop_min_delta", 0.01)),
         stop_min_epochs=int(cfg.get("stop_min_epochs") or 0),
+        lr_schedule=cfg.get("lr_schedule", "constant"),
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import signal
 import sys
 import warnings
@@ -136,6 +137,20 @@ def plateaued(losses: list[float], patience: int, min_delta: float, min_epochs: 
         return False
     last = losses[-patience - 1 :]
     return all(a - b < min_delta * abs(a) for a, b in zip(last[:-1], last[1:], strict=True))
+
+
+SCHEDULES = ("constant", "cosine")
+
+
+def annealed(lr: float, epoch: int, epochs: int, schedule: str) -> float:
+    """The learning rate of epoch `epoch` (0-based) of `epochs`: `lr` throughout ("constant"), or
+    cosine-annealed from `lr` towards 0 over the epochs ("cosine": Loshchilov & Hutter, "SGDR",
+    ICLR 2017, one cycle without restarts), lr (1 + cos(pi epoch / epochs)) / 2."""
+    if schedule == "constant":
+        return lr
+    if schedule == "cosine":
+        return lr * 0.5 * (1.0 + math.cos(math.pi * min(epoch, epochs) / max(epochs, 1)))
+    raise ValueError(f"lr_schedule={schedule!r}: choose one of {', '.join(SCHEDULES)}")
 
 
 class Plateau(EarlyStopping):
