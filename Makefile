@@ -8,7 +8,7 @@ DATA := data
 SRC := $(shell find src -name '*.py' -o -name '*.yaml' 2>/dev/null) experiments/run.py  # conf/ is src/deepad/conf
 export PYTHONHASHSEED := 0
 
-.PHONY: help install data test test-all lint format reproduce sweeps results paper summary select default peers rates rounding mkl-paths verify bench clean
+.PHONY: help install data test test-all lint format reproduce sweeps results paper summary select default peers rates levers rounding mkl-paths verify bench clean
 .DEFAULT_GOAL := help
 
 help: ## list the targets
@@ -112,9 +112,10 @@ PARALLEL_EXPERIMENTS := ugly_digits ovr ovr_dbn ovr_deep ovr_conv detectors beyo
   cats_dogs cats_dogs_dbn cats_dogs_pre_knn cats_dogs_methods cats_dogs_short
 IMAGENET_TAB := $(if $(or $(IMAGENET),$(wildcard $(RESULTS)/imagenet.csv)),imagenet)
 RATES_TAB := $(if $(wildcard $(RESULTS)/beyond_rates.csv),beyond_rates)  # make rates, if it ran
+LEVERS_TAB := $(if $(wildcard $(RESULTS)/photo_levers.csv),photo_levers)  # make levers, if it ran
 ROUNDING_TAB := $(if $(wildcard $(RESULTS)/rounding_vendor.csv),rounding)  # make rounding, if it ran
 FRAGILE_TAB := $(if $(wildcard $(RESULTS)/rerun/ovr.csv),fragile)  # a rerun on another machine, if kept
-TABS := $(foreach t,ovr wilcoxon seed_spread published deep detectors beyond $(RATES_TAB) $(ROUNDING_TAB) $(FRAGILE_TAB) convergence epochs ugly_digits clutter clutter_verdict pretrained_size photos photo_size photo_clutter $(IMAGENET_TAB),$(TABLES)/$(t).md)
+TABS := $(foreach t,ovr wilcoxon seed_spread published deep detectors beyond $(RATES_TAB) $(LEVERS_TAB) $(ROUNDING_TAB) $(FRAGILE_TAB) convergence epochs ugly_digits clutter clutter_verdict pretrained_size photos photo_size photo_clutter $(IMAGENET_TAB),$(TABLES)/$(t).md)
 FIGS := $(foreach f,ugly_digits auroc_vs_p heatmap_ovr roc convergence clutter clutter_q examples photos photo_curves,$(FIGURES)/$(f).png)
 START := $(shell date +%s)
 COLLECT := $(PY) experiments/collect.py
@@ -239,6 +240,7 @@ $(TABLES)/beyond.md: $(RESULTS)/ovr.csv $(RESULTS)/beyond.csv paper/results/sele
 $(TABLES)/beyond.md: paper/tables/tab_published.py  # imported: its cited numbers
 $(TABLES)/beyond_rates.md: paper/tables/tab_beyond.py paper/tables/tab_published.py
 $(TABLES)/beyond_rates.md: $(RESULTS)/ovr.csv $(RESULTS)/beyond_rates.csv paper/results/selection.json
+$(TABLES)/photo_levers.md: $(RESULTS)/photo_levers.csv paper/photos.py
 $(TABLES)/convergence.md: $(RESULTS)/deep_curves.csv.gz $(RESULTS)/epochs_check_curves.csv.gz paper/tables/tab_convergence.py
 $(TABLES)/epochs.md: $(RESULTS)/ovr.csv $(RESULTS)/epochs_check.csv paper/tables/tab_wilcoxon.py
 $(TABLES)/fragile.md: paper/tables/tab_fragile.py paper/common.py $(wildcard $(RESULTS)/rerun/*.csv) \
@@ -300,6 +302,13 @@ peers: data ## PyOD's detectors (defaults) on beyond's sets -> $(RESULTS)/peers.
 rates: data ## section 6's methods at every p, seed 0 -> $(RESULTS)/beyond_rates.csv (not in reproduce)
 	$(MAKE) --no-print-directory $(SWEEPS)/beyond_rates.done PROFILE=$(PROFILE)
 	$(COLLECT) $(SWEEPS)/beyond_rates $(RESULTS)/beyond_rates.csv
+
+# Issue 31's photo levers, one at a time from pre_knn (stronger ImageNet features of the same family,
+# pooled blocks, flips; other detectors on the same features): not part of reproduce (a record, not
+# a choice: it reads the reported photos). Lite1 and Lite2's weights are the `levers` extra.
+levers: data ## the photo levers of issue 31 -> $(RESULTS)/photo_levers.csv (not in reproduce)
+	$(PIP) install -q -e '.[dev,levers]'
+	$(RUN) experiments/photo_levers.py $(RESULTS)/photo_levers.csv --profile $(PROFILE)
 
 # Float rounding alone (issue 33): make verify's sample trained on MKL's two code paths on this
 # machine, the shim's (as the sweeps run) and MKL's own; tab_rounding sets them beside the seed

@@ -14,7 +14,16 @@ from sklearn.metrics import roc_auc_score
 from deepad import cli
 
 ODD = {"b/odd_0.png", "b/odd_1.png", "b/odd_2.png", "odd_3.png"}
-FAST = ["--size", "16", "--epochs", "40", "--set", "trainer.batch_size=16"]
+FAST = [
+    "--size",
+    "16",
+    "--epochs",
+    "40",
+    "--set",
+    "trainer.batch_size=16",
+    "--set",
+    "model.hidden=[8]",
+]
 
 
 @pytest.fixture

@@ -25,9 +25,13 @@ def bars():
 @pytest.mark.parametrize("features", ["re", "a1", "a2"])
 def test_fit_scores_labels_and_new_images(bars, features):
     images, is_anomaly, new, new_anomaly = bars
+    # the default 784-50-784 network (16 units give A2 few patterns), at a constant rate: annealed,
+    # 50 units fit 89 tiny images too closely for this floor
     trainer = {
-        "trainer": SMALL["params"]["trainer"]
-    }  # the default 784-50-784 network: 16 units give A2 few patterns
+        "trainer": SMALL["params"]["trainer"],
+        "model.lr": 1e-3,
+        "model.lr_schedule": "constant",
+    }
     det = Detector(features=features, seed=0, contamination=0.1, params=trainer).fit(images)
     assert det.decision_scores_.shape == (len(images),)
     assert roc_auc_score(is_anomaly, det.decision_scores_) > 0.9
@@ -73,7 +77,8 @@ def test_nothing_is_written_unless_a_cache_folder_is_given(bars, tmp_path, monke
     detector.clear_memory()
     assert disk.fit(bars[0]).model_cache_ == "miss"
     (model,) = (tmp_path / "c" / "models").glob("*.pt")
-    assert model.with_suffix(".curves.json").is_file() and len(disk.curves_) == 20
+    assert model.with_suffix(".curves.json").is_file()
+    assert len(disk.curves_) == len(first.curves_) > 0  # every epoch trained (the rule may end it)
     detector.clear_memory()
     again = Detector(seed=0, cache=tmp_path / "c", **SMALL).fit(bars[0])
     assert again.model_cache_ == "hit" and again.curves_ == disk.curves_  # curves from the cache

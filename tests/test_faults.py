@@ -201,7 +201,8 @@ CONFIG_ERRORS = [
     (
         ["+model.hiden=10"],
         "unknown key model.hiden (a typo?); model has the keys: activation, arch, hidden, kind, lr, "
-        "name, out_activation, stop_min_delta, stop_min_epochs, stop_patience, weight_decay",
+        "lr_schedule, name, out_activation, stop_min_delta, stop_min_epochs, stop_patience, "
+        "weight_decay",
     ),
     (["+foo=1"], "unknown key foo (a typo?); the config has the keys: clutter_setting, dataset,"),
     (["trainer.max_epochs=0"], "trainer.max_epochs=0: need a whole number >= 1"),

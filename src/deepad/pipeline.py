@@ -35,7 +35,7 @@ from deepad.store import (
 
 def describe(cfg: DictConfig) -> str:
     """What computes a run's scores, in words: "ae_h2o a2 iforest", "raw_knn: raw knn_rel",
-    "ensemble: rank average of raw_knn + dbn_knn + pre_knn" (a run's label and grid title)."""
+    "ensemble: rank average of dbn_knn + pre_knn + ae_trim" (a run's label and grid title)."""
     variant = cfg.features.name
     if variant == "ensemble":
         core = "rank average of " + " + ".join(map(str, cfg.features.members or []))

@@ -162,7 +162,7 @@ class AutoencoderModule(pl.LightningModule):
 
     `lr_schedule` "cosine" anneals Adam's learning rate from `lr` towards 0 over the trainer's
     max_epochs (`training.annealed`), so the curve ends on its flat part; "constant" keeps `lr`. `batch_size`
-    replaces the trainer's (None keeps it).
+    replaces the trainer's (None keeps it; the conv AE sets its own).
 
     `trim` > 0 trains on a trimmed loss (Shen & Sanghavi, "Learning with bad training data via
     iterative trimmed loss minimization", ICML 2019): each batch's `trim` share of images with the
