@@ -395,6 +395,16 @@ def beyond_values(results_dir: Path) -> dict[str, str]:
     for m, k in selection["chosen_k"].items():
         out[f"beyond:k:{m}"] = f"{k:g}"
     out["beyond:k_grid"] = ", ".join(f"{k:g}" for k in selection["k_grid"])
+    for m, knobs in selection.get("chosen_knobs", {}).items():  # the PyOD peers' size knobs
+        ((knob, value),) = knobs.items()
+        grid = [c for c in selection["candidates"] if c.startswith(f"{m}@{knob}=")]
+        means = [
+            sum(selection["candidates"][c][d] for d in tab.DATASETS) / len(tab.DATASETS)
+            for c in grid
+        ]
+        out[f"beyond:knob:{m}"] = f"{value:g}"
+        out[f"beyond:knob_grid:{m}"] = ", ".join(c.partition("=")[2] for c in grid)
+        out[f"beyond:knob_spread:{m}"] = f"{max(means) - min(means):.3f}"
     out["beyond:free_k"] = f"{selection['ensemble_all']['k']:g}"
     out["beyond:free_members"] = str(n)
     for ds in tab.DATASETS:

@@ -32,6 +32,22 @@ def test_knn_mean_distance_equals_a_neighbour_search():
     assert detect.knn_mean_distance(X, 1)[7] == pytest.approx(0.0, abs=1e-3)
 
 
+def test_knn_at_another_k_reuses_the_distances_and_gives_the_same_numbers(monkeypatch):
+    """A second kNN on the same rows (a method, then its share in an ensemble) multiplies once,
+    and its scores equal those of a first computation, bit for bit."""
+    X = np.random.default_rng(1).normal(size=(400, 30)).astype(np.float32)
+    detect._DISTANCES.clear()
+    fresh = {k: detect.knn_mean_distance(X, k, chunk=128) for k in (40, 20)}
+    products, einsum = [], np.einsum
+    monkeypatch.setattr(detect.np, "einsum", lambda *a: products.append(1) or einsum(*a))
+    detect._DISTANCES.clear()
+    first = detect.knn_mean_distance(X, 20, chunk=128)
+    again = detect.knn_mean_distance(X, 40, chunk=128)
+    assert len(products) == 1  # the distances of the second call were kept from the first
+    np.testing.assert_array_equal(first, fresh[20])
+    np.testing.assert_array_equal(again, fresh[40])
+
+
 def test_rank_average_of_identical_members_is_the_member():
     """An ensemble of copies of one score orders the images as that score does (the same ranks,
     the same AUROC); weights shift the average towards their member; bad weights fail clearly."""

@@ -155,7 +155,8 @@ def _method_runs(methods: dict, seeds: dict) -> pd.DataFrame:
     rows = [
         {"run_dir": f"b/{m}-{d}-{c}-{s}", "dataset": ds, "nominal": str(c), "contamination": 0.1,
          "seed": s, "model": "ae_h2o", "features": "raw", "method": m, "status": "ok",
-         "auroc": base - 0.1 * d + 0.01 * c + 0.02 * s, "seconds_total": 3.0, "git_commit": "def"}
+         "auroc": base - 0.1 * d + 0.01 * c + 0.02 * s, "seconds_total": 3.0, "n": 1500,
+         "git_commit": "def"}
         for m, base in methods.items() for d, ds in enumerate(["mnist", "fashion_mnist"])
         for c in range(3) for s in seeds.get(m, (0, 1))
     ]  # fmt: skip
@@ -179,6 +180,7 @@ def test_beyond_table_sets_the_peers_beside_ours(results, tmp_path):
     row = next(r for r in md.splitlines() if r.startswith("| PyOD DIF (peer, defaults)"))
     cells = [c.strip() for c in row.split("|")[1:-1]]
     assert _interval(cells[1])[0] == 0.91 and _interval(cells[2])[0] == 0.81 and cells[3] == "1"
+    assert float(cells[4]) == 3.0 and float(cells[5]) == 2.0  # 3 s a set of 1,500 images: 2 ms each
     row = next(r for r in md.splitlines() if r.startswith("| PyOD IForest (peer, defaults)"))
     assert _interval(row.split("|")[2].strip())[0] == 0.87 and row.split("|")[4].strip() == "2"
     assert "best new method vs a peer: 4 tests)" in md and "best new method against each peer" in md
@@ -474,3 +476,34 @@ def test_epochs_check_reports_a_moved_verdict(tmp_path):
     assert not tab.loc["AE A2 vs AE RE", "moved"]
     _script("paper/tables/tab_epochs.py", ovr, twice, tmp_path / "e.md")
     assert "1 of 2 verdicts moved" in (tmp_path / "e.md").read_text()
+
+
+def test_photo_levers_table_counts_the_draws_each_lever_wins(tmp_path):
+    """Made-up levers: one lever above pre_knn on every draw, one below on every draw; the table
+    gives 12 / 12 and 0 / 12, pre_knn's own mean, and the paragraph says no lever reached 0.85."""
+    from paper import write_paper
+    from paper.tables import tab_photo_levers
+
+    rows = []
+    for lever, group, shift in (
+        (tab_photo_levers.BASE, "features", 0.0),
+        ("Lite2 head, 260 px", "features", 0.02),
+        ("Isolation Forest, 300 trees", "detector", -0.1),
+    ):
+        for c in (0, 1):
+            for p in (0.05, 0.1):
+                for seed in (0, 1, 2):
+                    rows.append({"lever": lever, "group": group, "nominal": c,
+                                 "contamination": p, "seed": seed,
+                                 "auroc": 0.75 + 0.01 * seed + shift, "seconds_detect": 0.1,
+                                 "seconds_features_per_image": 0.05, "k_pre_knn": 0.1,
+                                 "git_commit": "abc1234"})  # fmt: skip
+    levers = pd.DataFrame(rows)
+    tab = tab_photo_levers.table(levers).set_index("lever")
+    assert tab.loc["Lite2 head, 260 px", "beats pre_knn"] == "12 / 12"
+    assert tab.loc["Isolation Forest, 300 trees", "beats pre_knn"] == "0 / 12"
+    assert tab.loc[tab_photo_levers.BASE, "AUROC"].startswith("0.760")
+    levers.to_csv(tmp_path / "photo_levers.csv", index=False)
+    text = write_paper.levers_values(tmp_path)["levers:text"]
+    assert "Lite2 head, 260 px (0.780)" in text and "none reaches issue 31's 0.85" in text
+    assert "has not been run" in write_paper.levers_values(tmp_path / "absent")["levers:text"]

@@ -125,7 +125,11 @@ def table(results: pd.DataFrame, selection: dict) -> pd.DataFrame:
     wide = wide.reindex(columns=list(DATASETS)).rename(columns=DATASETS).fillna("")
     seeds = results.groupby("method")["seed"].nunique().rename("seeds")
     order = PROPOSAL + [name(m, selection) for m in [*NAMES, *PEERS]]
-    tab = pd.concat([wide, seeds, seconds(results, selection).rename("s / set")], axis=1)
+    per_set = seconds(results, selection)
+    per_image = 1000 * per_set / results.groupby("method")["n"].median()
+    tab = pd.concat(
+        [wide, seeds, per_set.rename("s / set"), per_image.rename("ms / image")], axis=1
+    )
     tab = tab.reindex([m for m in order if m in tab.index])
     test = {}
     for key in results.dropna(subset=["key"])["key"].unique():
@@ -136,9 +140,17 @@ def table(results: pd.DataFrame, selection: dict) -> pd.DataFrame:
     test[name("ensemble", selection)] = f"{ens['mnist']:.3f} / {ens['fashion_mnist']:.3f}"
     tab["test split (selection)"] = [test.get(m, "") for m in tab.index]
     tab["s / set"] = tab["s / set"].map(lambda s: f"{s:.1f}")
+    tab["ms / image"] = tab["ms / image"].map(lambda s: f"{s:.2f}")
     published = pd.DataFrame(
-        [(f"{m} (published)", *v, "", "", "") for m, v in PUBLISHED.items()],
-        columns=["method", *DATASETS.values(), "seeds", "s / set", "test split (selection)"],
+        [(f"{m} (published)", *v, "", "", "", "") for m, v in PUBLISHED.items()],
+        columns=[
+            "method",
+            *DATASETS.values(),
+            "seeds",
+            "s / set",
+            "ms / image",
+            "test split (selection)",
+        ],
     ).set_index("method")
     published[list(DATASETS.values())] = published[list(DATASETS.values())].map("{:.3f}".format)
     return pd.concat([tab, published]).reset_index(names="method")
@@ -237,7 +249,8 @@ def main() -> None:
         "the mean AUROC over the 10 test-split sets, seed 0, MNIST / Fashion-MNIST, at which the "
         "settings were chosen "
         "(experiments/select_settings.py); s / set: median seconds per set on one thread (the "
-        f"ensemble: with its members'){PEER_NOTE if peers is not None else ''}; published: "
+        "ensemble: with its members'), ms / image: the same per image of the set (training "
+        f"included){PEER_NOTE if peers is not None else ''}; published: "
         f"quoted, no interval (commit {commit})\n\n"
         f"{tab.to_markdown(index=False)}\n\n**Targets (issue 11)**\n\n{targets(results, selection)}\n"
     )

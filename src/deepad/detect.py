@@ -54,6 +54,15 @@ def _unit(X: np.ndarray) -> np.ndarray:
 
 _GRAPHS: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}  # features digest -> neighbours
 NEIGHBOURS_MIN = 20  # a graph holds at least this many neighbours, for kNN's k and LOF's k alike
+_DISTANCES: dict[tuple[bytes, int], np.ndarray] = {}  # (features digest, chunk) -> (N, N) float32
+DISTANCES_KEPT = 6  # matrices kept: each kNN member of section 6's ensembles, one set at a time
+DISTANCES_MAX_N = 12_000  # larger sets are not kept ((N, N) float32: 576 MB at this N)
+
+
+def _digest(X: np.ndarray) -> bytes:
+    """A key of a feature matrix: its shape, dtype and bytes."""
+    h = hashlib.sha1(str((X.shape, X.dtype)).encode() + np.ascontiguousarray(X).tobytes())
+    return h.digest()
 
 
 def knn_graph(X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -61,8 +70,7 @@ def knn_graph(X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     (scikit-learn's exact search; a row is not its own neighbour). The graph of the last few
     feature matrices is kept with at least NEIGHBOURS_MIN neighbours, so kNN and LOF on the same
     features (the detectors sweep runs both on every network) search once."""
-    digest = hashlib.sha1(str((X.shape, X.dtype)).encode() + np.ascontiguousarray(X).tobytes())
-    key = digest.digest()
+    key = _digest(X)
     if key not in _GRAPHS or _GRAPHS[key][0].shape[1] < k:
         width = min(max(k, NEIGHBOURS_MIN), len(X) - 1)
         _GRAPHS[key] = NearestNeighbors(n_neighbors=width).fit(X).kneighbors()
@@ -72,20 +80,40 @@ def knn_graph(X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return dist[:, :k], idx[:, :k]
 
 
-def knn_mean_distance(X: np.ndarray, k: int, chunk: int = 2048) -> np.ndarray:
-    """Mean Euclidean distance of each row to its k nearest other rows, (N, d) -> (N,): squared
-    distances by matrix product, a block of `chunk` rows at a time ((chunk, N) floats), and a
-    partial sort. The same numbers as a neighbour search to float32 rounding, and faster at
-    large k (no sorted neighbour lists)."""
-    X = np.ascontiguousarray(X, dtype=np.float32)
+def squared_distances(X: np.ndarray, chunk: int = 2048) -> np.ndarray:
+    """Squared Euclidean distances between the rows of X (N, d) float32, a row's to itself inf:
+    (N, N), by matrix product, a block of `chunk` rows at a time. The last DISTANCES_KEPT matrices
+    are kept (N <= DISTANCES_MAX_N), so kNN at several k on one feature matrix (a method and the
+    same method as an ensemble member, run one after the other) multiplies once; a kept matrix
+    holds the same numbers as a new one."""
+    key = (_digest(X), chunk)
+    if key in _DISTANCES:
+        return _DISTANCES[key]
     sq = np.einsum("ij,ij->i", X, X)  # (N,)
-    out = np.empty(len(X))
+    d2 = np.empty((len(X), len(X)), dtype=np.float32)
     for start in range(0, len(X), chunk):
         block = X[start : start + chunk]  # (c, d)
-        d2 = sq[start : start + chunk, None] + sq[None] - 2.0 * (block @ X.T)  # (c, N)
-        np.maximum(d2, 0.0, out=d2)
-        d2[np.arange(len(block)), np.arange(start, start + len(block))] = np.inf  # not itself
-        nearest = np.partition(d2, k - 1, axis=1)[:, :k]  # (c, k), unordered
+        part = sq[start : start + chunk, None] + sq[None] - 2.0 * (block @ X.T)  # (c, N)
+        np.maximum(part, 0.0, out=part)
+        part[np.arange(len(block)), np.arange(start, start + len(block))] = np.inf  # not itself
+        d2[start : start + chunk] = part
+    if len(X) <= DISTANCES_MAX_N:
+        _DISTANCES[key] = d2
+        while len(_DISTANCES) > DISTANCES_KEPT:
+            _DISTANCES.pop(next(iter(_DISTANCES)))
+    return d2
+
+
+def knn_mean_distance(X: np.ndarray, k: int, chunk: int = 2048) -> np.ndarray:
+    """Mean Euclidean distance of each row to its k nearest other rows, (N, d) -> (N,): the
+    squared distances (`squared_distances`, shared between calls on the same rows) and a partial
+    sort, a block of `chunk` rows at a time. The same numbers as a neighbour search to float32
+    rounding, and faster at large k (no sorted neighbour lists)."""
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    d2 = squared_distances(X, chunk)  # (N, N)
+    out = np.empty(len(X))
+    for start in range(0, len(X), chunk):
+        nearest = np.partition(d2[start : start + chunk], k - 1, axis=1)[:, :k]  # (c, k), unordered
         out[start : start + chunk] = np.sqrt(nearest).mean(1)
     return out
 
