@@ -398,6 +398,7 @@ def beyond_values(results_dir: Path) -> dict[str, str]:
     for m, knobs in selection.get("chosen_knobs", {}).items():  # the PyOD peers' size knobs
         ((knob, value),) = knobs.items()
         grid = [c for c in selection["candidates"] if c.startswith(f"{m}@{knob}=")]
+        grid.sort(key=lambda c: float(c.partition("=")[2]))
         means = [
             sum(selection["candidates"][c][d] for d in tab.DATASETS) / len(tab.DATASETS)
             for c in grid
