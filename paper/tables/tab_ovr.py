@@ -53,20 +53,23 @@ def main() -> None:
     src, out = Path(sys.argv[1]), Path(sys.argv[2])
     results, order = with_methods(pd.read_csv(src))
     commit = ", ".join(sorted(results["git_commit"].dropna().astype(str).unique()))
-    md = (
+    caption = (
         f"Contaminated one-vs-rest, {design(results)}: mean over classes of the seed-averaged value "
-        f"[{common.UNCERTAINTY}]; A1, A2 and raw pixels scored by Isolation Forest (commit {commit})\n"
+        f"[{common.UNCERTAINTY}]; A1, A2 and raw pixels scored by Isolation Forest"
     )
+    md = f"{caption} (commit {commit})\n"
+    body = ""
     latex = []
     for metric in ("auroc", "ap"):
         tab = mean_ci(results, metric, order)
-        md += f"\n**{metric.upper()}**\n\n{tab.reset_index().to_markdown(index=False)}\n"
+        body += f"\n**{metric.upper()}**\n\n{tab.reset_index().to_markdown(index=False)}\n"
         latex.append(f"% {metric}\n" + tab.to_latex())
-    md += f"\n{training_note(results)}\n"
-    write_text(out, md)
+    body += f"\n{training_note(results)}\n"
+    write_text(out, md + body)
     write_text(out.with_suffix(".tex"), "\n".join(latex))
-    if len(sys.argv) > 3:
-        write_between_markers(Path(sys.argv[3]), "results:ovr", md)
+    if len(sys.argv) > 3:  # README names where the runs' commit is, not the commit itself
+        readme = f"{caption} (the runs' commit: paper/tables/ovr.md)\n"
+        write_between_markers(Path(sys.argv[3]), "results:ovr", readme + body)
 
 
 if __name__ == "__main__":
