@@ -8,7 +8,7 @@ DATA := data
 SRC := $(shell find src -name '*.py' -o -name '*.yaml' 2>/dev/null) experiments/run.py  # conf/ is src/deepad/conf
 export PYTHONHASHSEED := 0
 
-.PHONY: help install data test test-all lint format reproduce sweeps results paper summary select default peers rates levers rounding mkl-paths verify bench clean
+.PHONY: help install data test test-all lint format reproduce sweeps results paper summary select default peers rates levers protocol rounding mkl-paths verify bench clean
 .DEFAULT_GOAL := help
 
 help: ## list the targets
@@ -309,6 +309,11 @@ rates: data ## section 6's methods at every p, seed 0 -> $(RESULTS)/beyond_rates
 levers: data ## the photo levers of issue 31 -> $(RESULTS)/photo_levers.csv (not in reproduce)
 	$(PIP) install -q -e '.[dev,levers]'
 	$(RUN) experiments/photo_levers.py $(RESULTS)/photo_levers.csv --profile $(PROFILE)
+
+# The photo autoencoders' rate, schedule and batch (conf/experiment/cats_dogs.yaml), chosen by a
+# rule that reads training losses only, on one photo set: not part of reproduce.
+protocol: data ## the photo autoencoders' protocol, by a label-free rule -> $(RESULTS)/photo_protocol.csv (not in reproduce)
+	$(RUN) experiments/photo_protocol.py $(RESULTS)/photo_protocol.csv
 
 # Float rounding alone (issue 33): make verify's sample trained on MKL's two code paths on this
 # machine, the shim's (as the sweeps run) and MKL's own; tab_rounding sets them beside the seed
