@@ -57,6 +57,7 @@ def train(model: str, lr: float, schedule: str, batch: int, cap: int) -> dict:
             "trainer.progress_bar=false",
         ]
     )
+    torch.manual_seed(0)  # as a run seeds itself before its network is built (deepad.pipeline)
     x = training.to_tensor(sets.build(cfg.dataset).images)  # (N, 3, 32, 32)
     module = build(cfg.model, tuple(x.shape[1:]))
     start = time.perf_counter()

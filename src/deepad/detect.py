@@ -57,6 +57,7 @@ NEIGHBOURS_MIN = 20  # a graph holds at least this many neighbours, for kNN's k 
 _DISTANCES: dict[tuple[bytes, int], np.ndarray] = {}  # (features digest, chunk) -> (N, N) float32
 DISTANCES_KEPT = 6  # matrices kept: each kNN member of section 6's ensembles, one set at a time
 DISTANCES_MAX_N = 12_000  # larger sets are not kept ((N, N) float32: 576 MB at this N)
+GRAM_MIN_D = 128  # features at least this wide: one Gram matrix (a symmetric product) for the distances
 
 
 def _digest(X: np.ndarray) -> bytes:
@@ -90,10 +91,14 @@ def squared_distances(X: np.ndarray, chunk: int = 2048) -> np.ndarray:
     if key in _DISTANCES:
         return _DISTANCES[key]
     sq = np.einsum("ij,ij->i", X, X)  # (N,)
-    d2 = np.empty((len(X), len(X)), dtype=np.float32)
+    # Wide rows: the whole Gram matrix in one product, which BLAS computes as a symmetric rank-k
+    # update (half the multiplications of row blocks); narrow rows: the blocks, cheaper there.
+    gram = X @ X.T if X.shape[1] >= GRAM_MIN_D and len(X) <= DISTANCES_MAX_N else None  # (N, N)
+    d2 = gram if gram is not None else np.empty((len(X), len(X)), dtype=np.float32)
     for start in range(0, len(X), chunk):
         block = X[start : start + chunk]  # (c, d)
-        part = sq[start : start + chunk, None] + sq[None] - 2.0 * (block @ X.T)  # (c, N)
+        product = gram[start : start + chunk] if gram is not None else block @ X.T  # (c, N)
+        part = sq[start : start + chunk, None] + sq[None] - 2.0 * product  # (c, N)
         np.maximum(part, 0.0, out=part)
         part[np.arange(len(block)), np.arange(start, start + len(block))] = np.inf  # not itself
         d2[start : start + chunk] = part
