@@ -278,7 +278,7 @@ $(FIGURES)/examples.png: paper/figures/fig_examples.py src/deepad/data/sets.py $
 	$(PY) -m paper.figures.fig_examples $@ $(DATA)
 
 $(PAPER)/paper.md: paper/write_paper.py paper/paper.in.md paper/common.py paper/photos.py $(wildcard paper/tables/tab_*.py) \
-  $(wildcard $(RESULTS)/mkl_paths.json) \
+  $(wildcard $(RESULTS)/mkl_paths.json $(RESULTS)/photo_protocol.csv) \
   $(TABS) $(FIGS)
 	$(PY) -m paper.write_paper paper/paper.in.md $(RESULTS) $(TABLES) $@
 

@@ -84,6 +84,7 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     args = parser.parse_args()
     torch.set_num_threads(1)
+    commit = git_commit()  # the code that trains them, read before it runs
     rows = []
     for name, (lr, schedule, batch, cap) in GRID.items():
         for model in MODELS:
@@ -96,7 +97,7 @@ def main() -> None:
             rows.append(row)
     frame = pd.DataFrame(rows)
     frame["chosen"] = frame.setting == choose(frame)
-    frame["git_commit"] = git_commit()
+    frame["git_commit"] = commit
     write_atomic(args.out, lambda tmp: frame.to_csv(tmp, index=False))
     print(f"[protocol] chosen: {choose(frame)} -> {args.out}")
 

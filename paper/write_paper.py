@@ -490,6 +490,29 @@ def levers_values(results_dir: Path) -> dict[str, str]:
     return {"levers:text": text}
 
 
+def photo_protocol_values(results_dir: Path) -> dict[str, str]:
+    """The photo autoencoders' protocol (photo_protocol.csv, `make protocol`): the chosen setting,
+    its mean final loss and seconds against the earlier protocol's, from the same curves."""
+    path = results_dir / "photo_protocol.csv"
+    if not path.is_file():
+        return {"photo:protocol": "`make protocol` has not been run for these results"}
+    runs = pd.read_csv(path)
+    per = runs.groupby("setting").agg(
+        loss=("final_loss", "mean"), seconds=("seconds", "sum"), met=("meets_rule", "all")
+    )
+    chosen = str(runs.loc[runs.chosen, "setting"].iloc[0])
+    earlier = next(name for name in per.index if name.startswith("earlier"))
+    grid = per.drop(index=earlier)
+    c, e = per.loc[chosen], per.loc[earlier]
+    text = (
+        f"of {len(grid)} settings, {int(grid.met.sum())} met the rule on every autoencoder; the "
+        f"chosen one ({chosen}) ends at a mean loss of {c.loss:.4f} in {c.seconds:.0f} s for the "
+        f"three, the {earlier.removeprefix('earlier: ')} at {e.loss:.4f} in {e.seconds:.0f} s"
+        + ("" if e.met else ", its curves not meeting the rule")
+    )
+    return {"photo:protocol": text}
+
+
 def ugly_values(results_dir: Path, ugly: pd.DataFrame) -> dict[str, str]:
     """Experiment 1: the digits its networks were fit on, and each score's rank correlation with
     ink mass (tab_ugly_digits's, mean over seeds)."""
@@ -746,7 +769,9 @@ def protocol_values() -> dict[str, str]:
     return {
         "conf:photo:patience": str(photo.model.stop_patience),
         "conf:photo:min_delta": f"{photo.model.stop_min_delta:.1%}",
-        "conf:photo:batch": str(photo.trainer.batch_size),
+        "conf:photo:batch": str(photo.model.get("batch_size") or photo.trainer.batch_size),
+        "conf:photo:lr": f"{photo.model.lr:g}",
+        "conf:photo:schedule": SCHEDULE[photo.model.get("lr_schedule", "constant")],
         "conf:measures:margin": f"{MARGIN:.0%}",
         "conf:data:train": f"{COUNTS['train']:,}",
         "conf:ae:layers": layers(ae.model.hidden),
@@ -814,6 +839,7 @@ def values(results_dir: Path) -> dict[str, str]:
     out.update(beyond_values(results_dir))
     out.update(rates_values(results_dir))
     out.update(levers_values(results_dir))
+    out.update(photo_protocol_values(results_dir))
     out.update(epochs_values(results_dir))
     out.update(photo_values(results_dir))
     out.update(ugly_values(results_dir, ugly))

@@ -291,3 +291,48 @@ def test_default_method_follows_the_folders_kind(tmp_path):
         args.methods = args.methods or []
         cli.resolve_auto(args, folder)
         assert args.colour == kind and args.methods == list(cli.DEFAULT_METHODS[kind])
+
+
+def _photo_protocol():
+    """experiments/photo_protocol.py as a module (the experiments are scripts, not a package)."""
+    import importlib.util
+
+    path = ROOT / "experiments" / "photo_protocol.py"
+    spec = importlib.util.spec_from_file_location("photo_protocol", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_photo_protocol_chooses_the_lowest_loss_among_settings_that_meet_the_rule():
+    """The lowest mean loss wins only if every model's curve met the plateau rule, and the earlier
+    protocol is never chosen, however low its loss."""
+    protocol = _photo_protocol()
+    rows = [
+        ("low but unmet", "a", 0.01, False), ("low but unmet", "b", 0.01, True),
+        ("met", "a", 0.03, True), ("met", "b", 0.03, True),
+        ("met, higher", "a", 0.04, True), ("met, higher", "b", 0.02, True),
+        ("earlier: constant", "a", 0.001, True), ("earlier: constant", "b", 0.001, True),
+    ]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=["setting", "model", "final_loss", "meets_rule"])
+    assert protocol.choose(frame) == "met"
+
+
+def test_the_photo_config_holds_the_protocol_make_protocol_chose():
+    """conf/experiment/cats_dogs.yaml trains the photo autoencoders at the setting that
+    paper/results/photo_protocol.csv marks as chosen (rate, schedule, batch), within its cap."""
+    from deepad.config import compose
+
+    protocol = _photo_protocol()
+    table = pd.read_csv(ROOT / "paper" / "results" / "photo_protocol.csv")
+    chosen = table[table.chosen].setting.unique()
+    assert len(chosen) == 1 and protocol.choose(table) == chosen[0]
+    lr, schedule, batch, cap = protocol.GRID[chosen[0]]
+    for model in protocol.MODELS:
+        cfg = compose(["+experiment=cats_dogs", f"model={model}", "logger=none"])
+        assert (cfg.model.lr, cfg.model.lr_schedule, cfg.model.batch_size) == (lr, schedule, batch)
+        assert cfg.trainer.max_epochs <= cap
+        assert (cfg.model.stop_patience, cfg.model.stop_min_delta) == (
+            protocol.PATIENCE,
+            protocol.MIN_DELTA,
+        )

@@ -7,6 +7,7 @@ displaced is refused (`check_method`)."""
 from __future__ import annotations
 
 import contextlib
+import copy
 import difflib
 import re
 from collections.abc import Iterator, Sequence
@@ -71,12 +72,25 @@ def _unknown_key(err: Exception, overrides: Sequence[str]) -> ValueError | None:
     return ValueError(f"unknown config key {key!r}{hint}")
 
 
+_COMPOSED: dict[tuple[str, ...], DictConfig] = {}  # overrides -> config, outside a Hydra app
+
+
 def compose(overrides: Sequence[str] = (), hydra: bool = False) -> DictConfig:
-    """conf/config.yaml with these Hydra overrides (`hydra=True`: with the `hydra` node)."""
+    """conf/config.yaml with these Hydra overrides (`hydra=True`: with the `hydra` node).
+
+    A config composed outside a Hydra app is kept by its overrides, and a copy returned: Hydra
+    takes a quarter of a second a composition, and an ensemble composes each member for every
+    set it scores. Interpolations stay unresolved in the copy, so environment variables are
+    read when a value is used, as without the memo."""
     from hydra import compose as hydra_compose
+    from hydra.core.global_hydra import GlobalHydra
     from hydra.errors import ConfigCompositionException
 
     overrides = list(overrides)
+    key = tuple(overrides)
+    memo = not hydra and not GlobalHydra.instance().is_initialized()
+    if memo and key in _COMPOSED:
+        return copy.deepcopy(_COMPOSED[key])
     _check_names(overrides)
     try:
         with session():
@@ -84,6 +98,8 @@ def compose(overrides: Sequence[str] = (), hydra: bool = False) -> DictConfig:
     except ConfigCompositionException as err:
         raise (_unknown_key(err, overrides) or err) from None
     check_method(cfg)
+    if memo:
+        _COMPOSED[key] = copy.deepcopy(cfg)
     return cfg
 
 
