@@ -498,7 +498,11 @@ def photo_protocol_values(results_dir: Path) -> dict[str, str]:
         return {"photo:protocol": "`make protocol` has not been run for these results"}
     runs = pd.read_csv(path)
     per = runs.groupby("setting").agg(
-        loss=("final_loss", "mean"), seconds=("seconds", "sum"), met=("meets_rule", "all")
+        loss=("final_loss", "mean"),
+        seconds=("seconds", "sum"),
+        met=("meets_rule", "all"),
+        n_met=("meets_rule", "sum"),
+        n=("meets_rule", "size"),
     )
     chosen = str(runs.loc[runs.chosen, "setting"].iloc[0])
     earlier = next(name for name in per.index if name.startswith("earlier"))
@@ -507,8 +511,8 @@ def photo_protocol_values(results_dir: Path) -> dict[str, str]:
     text = (
         f"of {len(grid)} settings, {int(grid.met.sum())} met the rule on every autoencoder; the "
         f"chosen one ({chosen}) ends at a mean loss of {c.loss:.4f} in {c.seconds:.0f} s for the "
-        f"three, the {earlier.removeprefix('earlier: ')} at {e.loss:.4f} in {e.seconds:.0f} s"
-        + ("" if e.met else ", its curves not meeting the rule")
+        f"three; the earlier protocol ({earlier.removeprefix('earlier: ')}) at {e.loss:.4f} in "
+        f"{e.seconds:.0f} s, {int(e.n_met)} of its {int(e.n)} curves meeting the rule"
     )
     return {"photo:protocol": text}
 

@@ -197,11 +197,12 @@ CONFIG_ERRORS = [
     ),
     (["dataset.nominal=[seven]"], "dataset.nominal=['seven']: synthetic's classes are the whole"),
     (["dataset.cap=0"], "dataset.cap=0: need a whole number >= 2 or null"),
+    (["model.batch_size=0"], "model.batch_size=0: need a whole number >= 1 or null"),
     (["dataset.cap=-5"], "dataset.cap=-5: need a whole number >= 2 or null"),
     (
         ["+model.hiden=10"],
-        "unknown key model.hiden (a typo?); model has the keys: activation, arch, hidden, kind, lr, "
-        "lr_schedule, name, out_activation, stop_min_delta, stop_min_epochs, stop_patience, "
+        "unknown key model.hiden (a typo?); model has the keys: activation, arch, batch_size, hidden, "
+        "kind, lr, lr_schedule, name, out_activation, stop_min_delta, stop_min_epochs, stop_patience, "
         "weight_decay",
     ),
     (["+foo=1"], "unknown key foo (a typo?); the config has the keys: clutter_setting, dataset,"),

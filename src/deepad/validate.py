@@ -206,6 +206,8 @@ def check(cfg: DictConfig) -> None:
     _whole(cfg, "threads", 1, allow_none=True)
     _whole(cfg, "trainer.max_epochs", 1)
     _whole(cfg, "trainer.batch_size", 1)
+    if "batch_size" in cfg.model:  # a model's own batch size (null: the trainer's)
+        _whole(cfg, "model.batch_size", 1, allow_none=True)
     _number(cfg, "trainer.val_fraction", 0.0, 0.9)
     if cfg.model.get("stop_patience") is not None:
         _whole(cfg, "model.stop_patience", 0)
