@@ -101,12 +101,12 @@ LONG := long_ae long_dbn  # the epochs-sensitivity check: the AE and the DBN at 
 # In this order every slot is taken until ovr ends, so detectors starts with their networks cached;
 # a network it reached first it would train itself, to the same bits, and the other sweep load it.
 # beyond (issue 11) follows ovr: its kNN on the AE's and the DBN's A1 scores their networks too.
-# The tail: pretrained_size before clutter_deep left clutter_deep running alone for minutes; in
-# this order the two slots end close together (by the seconds each sweep's stamp records).
+# After them, longest first (by the seconds each sweep's stamp records), so the two slots end
+# close together: a long sweep last would run alone for minutes, one core idle.
 PHOTOS := cats_dogs cats_dogs_dbn cats_dogs_pretrained cats_dogs_pre_knn cats_dogs_methods cats_dogs_short  # the natural photos
-EXPERIMENTS := ovr_deep ovr_dbn ovr beyond $(CONV) cats_dogs clutter_dbn detectors clutter_ae clutter_pretrained \
-  cats_dogs_pretrained cats_dogs_pre_knn cats_dogs_methods cats_dogs_dbn cats_dogs_short clutter_deep \
-  pretrained_size ugly_digits long_ae long_dbn $(IMAGENET_EXPERIMENTS)
+EXPERIMENTS := ovr_deep ovr_dbn ovr beyond $(CONV) detectors cats_dogs clutter_dbn clutter_ae clutter_pretrained \
+  clutter_deep long_dbn cats_dogs_methods cats_dogs_pretrained cats_dogs_dbn long_ae cats_dogs_pre_knn \
+  ugly_digits cats_dogs_short pretrained_size $(IMAGENET_EXPERIMENTS)
 PARALLEL_EXPERIMENTS := ugly_digits ovr ovr_dbn ovr_deep ovr_conv detectors beyond peers beyond_rates clutter_ae clutter_dbn clutter_deep imagenet \
   long_ae long_dbn \
   cats_dogs cats_dogs_dbn cats_dogs_pre_knn cats_dogs_methods cats_dogs_short
