@@ -32,6 +32,25 @@ def test_knn_mean_distance_equals_a_neighbour_search():
     assert detect.knn_mean_distance(X, 1)[7] == pytest.approx(0.0, abs=1e-3)
 
 
+def test_wide_features_take_one_gram_product_with_the_same_distances():
+    """Features at least GRAM_MIN_D wide: the distances from one symmetric product equal the
+    blocked products' to float32 rounding, with duplicates at 0 and a row's own distance inf;
+    kNN on them still equals a neighbour search."""
+    rng = np.random.default_rng(2)
+    X = rng.random((300, detect.GRAM_MIN_D + 8)).astype(np.float32)
+    X[3] = X[4]  # a duplicate pair
+    detect._DISTANCES.clear()
+    gram = detect.squared_distances(X, chunk=64).copy()
+    blocks = detect.squared_distances(X[:, : detect.GRAM_MIN_D - 1], chunk=64)  # narrow: blocks
+    part = X[:, detect.GRAM_MIN_D - 1 :]  # what the narrow matrix left out, added back
+    rest = ((part[:, None, :] - part[None, :, :]) ** 2).sum(-1)  # (N, N)
+    np.testing.assert_allclose(gram, blocks + rest, rtol=1e-4, atol=1e-3)
+    assert np.isinf(np.diag(gram)).all() and gram[3, 4] == pytest.approx(0.0, abs=1e-3)
+    want = NearestNeighbors(n_neighbors=10).fit(X).kneighbors()[0].mean(1)
+    detect._DISTANCES.clear()
+    np.testing.assert_allclose(detect.knn_mean_distance(X, 10), want, rtol=1e-4, atol=1e-4)
+
+
 def test_knn_at_another_k_reuses_the_distances_and_gives_the_same_numbers(monkeypatch):
     """A second kNN on the same rows (a method, then its share in an ensemble) multiplies once,
     and its scores equal those of a first computation, bit for bit."""
@@ -64,6 +83,19 @@ def test_rank_average_of_identical_members_is_the_member():
     new = np.array([s.min() - 1, np.median(s), s.max() + 1])
     placed = detect.rank_of(s, new)
     assert placed[0] < placed[1] < placed[2] and 0.45 < placed[1] < 0.55
+
+
+def test_a_kept_composition_is_a_fresh_copy_each_time():
+    """compose keeps a config by its overrides: a second call returns an equal config, and a
+    change to one returned config reaches neither the kept one nor the next caller's."""
+    first = compose_method("pre_knn", 0)
+    first.model.input_size = 999
+    first.detector.k = 0.9
+    second = compose_method("pre_knn", 0)
+    assert second.model.input_size != 999 and second.detector.k != 0.9
+    second.model.input_size = 7
+    assert compose_method("pre_knn", 0).model.input_size != 7
+    assert compose_method("pre_knn", 1).seed == 1  # other overrides: another config
 
 
 def test_named_methods_compose_their_model_features_and_detector():

@@ -57,9 +57,7 @@ NEIGHBOURS_MIN = 20  # a graph holds at least this many neighbours, for kNN's k 
 _DISTANCES: dict[tuple[bytes, int], np.ndarray] = {}  # (features digest, chunk) -> (N, N) float32
 DISTANCES_KEPT = 6  # matrices kept: each kNN member of section 6's ensembles, one set at a time
 DISTANCES_MAX_N = 12_000  # larger sets are not kept ((N, N) float32: 576 MB at this N)
-GRAM_MIN_D = (
-    128  # features at least this wide: one Gram matrix (a symmetric product) for the distances
-)
+GRAM_MIN_D = 128  # at least this wide: one symmetric Gram product (`squared_distances`)
 
 
 def _digest(X: np.ndarray) -> bytes:
