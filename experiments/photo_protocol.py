@@ -1,10 +1,11 @@
 """The photo autoencoders' training protocol, chosen by a rule that reads no labels.
 
-`python experiments/photo_protocol.py OUT.csv` (make photo-protocol; not part of make reproduce)
-trains each photo autoencoder (conf/experiment/cats_dogs.yaml's models) on one photo set (cats
-nominal, p = 0.1, seed 0) under each setting of GRID and writes one row per (model, setting): the
-final training loss, the epochs trained, whether the curve met the photos' plateau rule (10 epochs
-in a row each lowering the loss by less than 0.2%) and the seconds it took on one thread.
+`python experiments/photo_protocol.py OUT.csv` (make protocol; not part of make reproduce) trains
+each photo autoencoder (conf/experiment/cats_dogs.yaml's models) on one photo set (cats nominal,
+p = 0.1, seed 0) under each setting of GRID, up to the photo experiment's epoch cap, and writes one
+row per (model, setting): the final training loss, the epochs trained, whether the curve met the
+photos' plateau rule (cats_dogs.yaml's stop_patience and stop_min_delta) and the seconds it took
+on one thread.
 
 The rule (`choose`): among the settings whose every curve meets the plateau rule, the lowest final
 loss averaged over the autoencoders. It reads training losses only, never a label, so it may read
@@ -30,7 +31,8 @@ from deepad.store import git_commit, write_atomic
 
 MODELS = ("ae_h2o", "ae_dense", "ae_conv")
 SET = ["dataset.nominal=[0]", "dataset.contamination=0.1", "seed=0"]
-CAP = 100  # the most epochs a setting of the grid may train (the hour's share)
+PHOTOS = ["+experiment=cats_dogs", "logger=none"]  # the photo experiment: its rule, its cap
+CAP = int(compose(PHOTOS).trainer.max_epochs)  # the most a setting may train: the hour's share
 GRID = {  # name -> (lr, schedule, batch, cap)
     **{
         f"cosine lr {lr:g} batch {b}": (lr, "cosine", b, CAP)
@@ -40,14 +42,13 @@ GRID = {  # name -> (lr, schedule, batch, cap)
     **{f"constant lr {lr:g} batch 64": (lr, "constant", 64, CAP) for lr in (1e-3, 3e-3)},
     "earlier: constant lr 0.001 batch 256, 300 epochs": (1e-3, "constant", 256, 300),
 }
-PATIENCE, MIN_DELTA = 10, 0.002  # the photos' plateau rule (cats_dogs.yaml)
 
 
 def train(model: str, lr: float, schedule: str, batch: int, cap: int) -> dict:
     """One photo autoencoder under one setting: its curve's final loss, length and rule."""
     cfg = compose(
         [
-            "+experiment=cats_dogs",
+            *PHOTOS,
             f"model={model}",
             *SET,
             f"model.lr={lr}",
@@ -67,7 +68,9 @@ def train(model: str, lr: float, schedule: str, batch: int, cap: int) -> dict:
         "seconds": time.perf_counter() - start,
         "epochs": len(losses),
         "final_loss": losses[-1],
-        "meets_rule": training.plateaued(losses, PATIENCE, MIN_DELTA),
+        "meets_rule": training.plateaued(  # the photos' plateau rule (cats_dogs.yaml)
+            losses, int(cfg.model.stop_patience), float(cfg.model.stop_min_delta)
+        ),
     }
 
 

@@ -759,6 +759,9 @@ def protocol_values() -> dict[str, str]:
     pixels = 28 * 28
     ae, dense, conv, dbn = net("ae_h2o"), net("ae_dense"), net("ae_conv"), net("dbn")
 
+    def batch(cfg) -> str:  # a model's own batch size, else the trainer's (as training.fit)
+        return str(cfg.model.get("batch_size") or cfg.trainer.batch_size)
+
     def layers(hidden) -> str:
         sizes = [pixels, *hidden]
         return "-".join(map(str, sizes + sizes[-2::-1]))
@@ -773,7 +776,7 @@ def protocol_values() -> dict[str, str]:
     return {
         "conf:photo:patience": str(photo.model.stop_patience),
         "conf:photo:min_delta": f"{photo.model.stop_min_delta:.1%}",
-        "conf:photo:batch": str(photo.model.get("batch_size") or photo.trainer.batch_size),
+        "conf:photo:batch": batch(photo),
         "conf:photo:lr": f"{photo.model.lr:g}",
         "conf:photo:schedule": SCHEDULE[photo.model.get("lr_schedule", "constant")],
         "conf:measures:margin": f"{MARGIN:.0%}",
@@ -781,13 +784,13 @@ def protocol_values() -> dict[str, str]:
         "conf:ae:layers": layers(ae.model.hidden),
         "conf:ae:activation": ae.model.activation,
         "conf:ae:epochs": str(ae.trainer.max_epochs),
-        "conf:ae:batch": str(ae.model.get("batch_size") or ae.trainer.batch_size),
+        "conf:ae:batch": batch(ae),
         "conf:ae:lr": f"{ae.model.lr:g}",
         "conf:ae:schedule": SCHEDULE[ae.model.get("lr_schedule", "constant")],
         "conf:dense:lr": f"{dense.model.lr:g}",
-        "conf:dense:batch": str(dense.model.get("batch_size") or dense.trainer.batch_size),
+        "conf:dense:batch": batch(dense),
         "conf:conv:lr": f"{conv.model.lr:g}",
-        "conf:conv:batch": str(conv.model.get("batch_size") or conv.trainer.batch_size),
+        "conf:conv:batch": batch(conv),
         "conf:dbn:lr": f"{dbn.model.lr:g}",
         "conf:dbn:schedule": SCHEDULE[dbn.model.get("lr_schedule", "constant")],
         "conf:dense:layers": layers(dense.model.hidden),
